@@ -1,0 +1,1015 @@
+/**
+ * `decode()`: Python pickles (protocols 0–5) to JavaScript values, without running anything.
+ *
+ * The WebAssembly machine parses and validates the pickle window by window and writes a tape of
+ * construction instructions (see `codec/README.md`); this module executes each step's tape with
+ * a value stack and a dense memo that live across steps, and gives the known globals their
+ * meaning through the native reducers.
+ *
+ * @module
+ */
+
+import { fromPython2Name } from "./_compat_pickle.ts";
+import {
+  type CodecExports,
+  codecExports,
+  discardInstance,
+} from "./_instance.ts";
+import {
+  type Builder,
+  findReducer,
+  type Reducer,
+  type ReducerScope,
+} from "./_reducers.ts";
+import { UnpicklingError } from "./errors.ts";
+import {
+  ByteArray,
+  Deque,
+  FrozenSet,
+  PyGlobal,
+  PyObject,
+  type PyObjectKind,
+  Tuple,
+} from "./types.ts";
+
+/** How the Python 2 `str` opcodes (`STRING`, `BINSTRING`, `SHORT_BINSTRING`) decode. */
+export type StringEncoding = "ASCII" | "latin1" | "bytes" | "utf-8";
+
+/** The options of {@linkcode decode} and {@linkcode Decoder}. */
+export interface DecodeOptions {
+  /**
+   * Decode every Python `int` as a `bigint` (and every `float` as a `number`), so that ints and
+   * integral floats stay apart and `encode(…, { exact: true })` restores each exactly.
+   *
+   * @default {false}
+   */
+  readonly exact?: boolean;
+  /**
+   * What a Python 2 `str` becomes: `"ASCII"` (CPython's default: a string, and an error for a
+   * byte ≥ 0x80), `"latin1"` (a string of the bytes as code points; what numpy and datetime
+   * pickles of Python 2 need), `"bytes"` (a `Uint8Array`) or `"utf-8"` (a string).
+   *
+   * @default {"ASCII"}
+   */
+  readonly encoding?: StringEncoding;
+  /**
+   * Map the Python 2 names of protocol 0–2 pickles to Python 3 (`__builtin__.set` →
+   * `builtins.set`), like CPython's `fix_imports`.
+   *
+   * @default {true}
+   */
+  readonly fixImports?: boolean;
+  /**
+   * Turns a persistent id (`PERSID`, `BINPERSID`) into its object. Without it, a pickle with
+   * persistent ids is rejected.
+   *
+   * @default {undefined}
+   */
+  readonly persistentLoad?: (pid: unknown) => unknown;
+  /**
+   * The extension registry (`copyreg.add_extension`): code → `[module, name]`, for the `EXT1`,
+   * `EXT2` and `EXT4` opcodes. An unknown code is rejected.
+   *
+   * @default {undefined}
+   */
+  readonly extensions?: ReadonlyMap<number, readonly [string, string]>;
+  /**
+   * The out-of-band buffers of a protocol 5 pickle, in order (what `buffer_callback` received
+   * when Python pickled it). `NEXT_BUFFER` pushes each as given. Without it, a pickle that
+   * refers to out-of-band data is rejected.
+   *
+   * @default {undefined}
+   */
+  readonly buffers?: Iterable<Uint8Array>;
+  /**
+   * The deepest nesting of containers accepted; `Infinity` for no limit.
+   *
+   * @default {10000}
+   */
+  readonly maxDepth?: number;
+  /**
+   * The most memo entries accepted; `Infinity` for no limit. The memo is dense (memo keys are
+   * renumbered), so its size never exceeds the number of `PUT`s in the input and a sparse key
+   * such as `LONG_BINPUT 2**30` costs nothing: this is a bound on memory, not a defence.
+   *
+   * @default {Infinity}
+   */
+  readonly maxMemo?: number;
+  /**
+   * The most decimal digits of a text int (protocol 0 `INT`/`LONG`), like CPython's
+   * `sys.set_int_max_str_digits`; `Infinity` for no limit.
+   *
+   * @default {4300}
+   */
+  readonly maxIntDigits?: number;
+  /**
+   * The largest value accepted, counted as the nodes of its tree when every shared reference is
+   * expanded; `Infinity` for no limit. A pickle without shared references has fewer nodes than
+   * bytes, but memo references can describe an exponential tree in a few hundred bytes, which
+   * any consumer that walks the value as a tree (`JSON.stringify`, a printer, a deep compare)
+   * would never finish. 10⁸ nodes is a few seconds of such a walk.
+   *
+   * @default {Math.max(1e8, data.length)}
+   */
+  readonly maxNodes?: number;
+  /**
+   * The bytes of input copied into WebAssembly memory per step. `bytes`, `bytearray` and numpy
+   * payloads need only their header in the window: they come out as views of the input.
+   *
+   * @default {1048576}
+   */
+  readonly windowSize?: number;
+}
+
+interface Settings {
+  readonly exact: boolean;
+  readonly encoding: number;
+  readonly fixImports: boolean;
+  readonly persistentLoad: ((pid: unknown) => unknown) | undefined;
+  readonly extensions:
+    | ReadonlyMap<number, readonly [string, string]>
+    | undefined;
+  readonly buffers: Iterable<Uint8Array> | undefined;
+  readonly maxDepth: number;
+  readonly maxMemo: number;
+  readonly maxIntDigits: number;
+  readonly maxNodes: number | undefined;
+  readonly windowSize: number;
+}
+
+const ENCODINGS: Readonly<Record<string, number>> = {
+  ascii: 0,
+  latin1: 1,
+  "latin-1": 1,
+  bytes: 2,
+  "utf-8": 3,
+  utf8: 3,
+};
+
+/** A limit option as the wasm ABI takes it: 0 for no limit. */
+function limit(name: string, value: number | undefined, fallback: number) {
+  const chosen = value ?? fallback;
+  if (chosen === Infinity || chosen === 0) return 0;
+  if (!Number.isInteger(chosen) || chosen < 0) {
+    throw new RangeError(
+      `Option ${name} must be a non-negative integer or Infinity, got ${chosen}`,
+    );
+  }
+  return Math.min(chosen, 0xffffffff);
+}
+
+function settingsOf(options: DecodeOptions): Settings {
+  const encoding = ENCODINGS[(options.encoding ?? "ASCII").toLowerCase()];
+  if (encoding === undefined) {
+    throw new RangeError(
+      `Option encoding must be "ASCII", "latin1", "bytes" or "utf-8", got ${
+        JSON.stringify(options.encoding)
+      }`,
+    );
+  }
+  const windowSize = options.windowSize ?? 1 << 20;
+  if (!Number.isInteger(windowSize) || windowSize < 1 || windowSize > 2 ** 31) {
+    throw new RangeError(
+      `Option windowSize must be an integer from 1 to 2**31, got ${windowSize}`,
+    );
+  }
+  const maxNodes = options.maxNodes;
+  if (
+    maxNodes !== undefined && maxNodes !== Infinity &&
+    (!Number.isSafeInteger(maxNodes) || maxNodes < 0)
+  ) {
+    throw new RangeError(
+      `Option maxNodes must be a non-negative integer or Infinity, got ${maxNodes}`,
+    );
+  }
+  return {
+    exact: options.exact ?? false,
+    encoding,
+    fixImports: options.fixImports ?? true,
+    persistentLoad: options.persistentLoad,
+    extensions: options.extensions,
+    buffers: options.buffers,
+    maxDepth: limit("maxDepth", options.maxDepth, 10000),
+    maxMemo: limit("maxMemo", options.maxMemo, Infinity),
+    maxIntDigits: limit("maxIntDigits", options.maxIntDigits, 4300),
+    maxNodes: maxNodes === Infinity ? 0 : maxNodes,
+    windowSize,
+  };
+}
+
+/**
+ * A pickle decoder with fixed options, for decoding many pickles the same way.
+ *
+ * @example Usage
+ * ```ts
+ * import { Decoder } from "./mod.ts";
+ * const decoder = new Decoder({ exact: true });
+ * console.log(decoder.decode(new Uint8Array([0x80, 0x04, 0x4b, 0x07, 0x2e]))); // 7n
+ * ```
+ */
+export class Decoder {
+  readonly #settings: Settings;
+
+  /**
+   * @param options The options; see {@linkcode DecodeOptions} for each default.
+   * @throws {RangeError} When an option is out of its range.
+   */
+  constructor(options: DecodeOptions = {}) {
+    this.#settings = settingsOf(options);
+  }
+
+  /**
+   * Decodes one pickle. Bytes after its `STOP` are ignored, as in CPython.
+   *
+   * `bytes`, `bytearray` and numpy data come out as views of `data` where they can (no copy):
+   * keep `data` unchanged while you use the result, or copy what you keep.
+   *
+   * @param data The pickle.
+   * @returns The value, with the mapping documented in `types.ts`.
+   * @throws {UnpicklingError} When the pickle is malformed, over a limit, or needs an option
+   * that was not given.
+   * @throws {TypeError} When `data` is not a `Uint8Array`.
+   */
+  decode(data: Uint8Array): unknown {
+    return decodeWith(this.#settings, data);
+  }
+}
+
+/**
+ * Decodes a Python pickle (protocols 0–5) without running any of it. Python values map to
+ * JavaScript as `types.ts` documents: `None` → `null`, `int` → `number` (safe integers) or
+ * `bigint`, `str` → `string`, `bytes` → `Uint8Array`, `list` → `Array`, `dict` → `Map`, `set` →
+ * `Set`, and exported classes for tuple, bytearray, frozenset, datetime, Decimal, numpy arrays,
+ * … Every other global becomes an inert {@linkcode PyGlobal}, every other call a
+ * {@linkcode PyObject} record. Shared references and cycles keep their identity.
+ *
+ * @example Usage
+ * ```ts
+ * import { decode } from "./mod.ts";
+ * // pickle.dumps({"a": [1, 2.5]}, protocol=2)
+ * const data = new Uint8Array([
+ *   0x80, 0x02, 0x7d, 0x71, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x61, 0x71, 0x01, 0x5d, 0x71,
+ *   0x02, 0x28, 0x4b, 0x01, 0x47, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x65, 0x73,
+ *   0x2e,
+ * ]);
+ * console.log(decode(data)); // Map(1) { "a" => [ 1, 2.5 ] }
+ * ```
+ *
+ * @param data The pickle. Byte payloads of the result may be views of it.
+ * @param options The options; see {@linkcode DecodeOptions} for each default.
+ * @returns The value.
+ * @throws {UnpicklingError} When the pickle is malformed, over a limit, or needs an option that
+ * was not given.
+ * @throws {RangeError} When an option is out of its range.
+ * @throws {TypeError} When `data` is not a `Uint8Array`.
+ */
+export function decode(data: Uint8Array, options?: DecodeOptions): unknown {
+  return decodeWith(settingsOf(options ?? {}), data);
+}
+
+const STATUS_DONE = 0;
+const STATUS_ERROR = 2;
+
+const OPCODE_NAMES = new Map<number, string>([
+  [73, "INT"],
+  [74, "BININT"],
+  [75, "BININT1"],
+  [77, "BININT2"],
+  [76, "LONG"],
+  [138, "LONG1"],
+  [139, "LONG4"],
+  [83, "STRING"],
+  [84, "BINSTRING"],
+  [85, "SHORT_BINSTRING"],
+  [66, "BINBYTES"],
+  [67, "SHORT_BINBYTES"],
+  [142, "BINBYTES8"],
+  [150, "BYTEARRAY8"],
+  [151, "NEXT_BUFFER"],
+  [152, "READONLY_BUFFER"],
+  [78, "NONE"],
+  [136, "NEWTRUE"],
+  [137, "NEWFALSE"],
+  [86, "UNICODE"],
+  [140, "SHORT_BINUNICODE"],
+  [88, "BINUNICODE"],
+  [141, "BINUNICODE8"],
+  [70, "FLOAT"],
+  [71, "BINFLOAT"],
+  [93, "EMPTY_LIST"],
+  [97, "APPEND"],
+  [101, "APPENDS"],
+  [108, "LIST"],
+  [41, "EMPTY_TUPLE"],
+  [116, "TUPLE"],
+  [133, "TUPLE1"],
+  [134, "TUPLE2"],
+  [135, "TUPLE3"],
+  [125, "EMPTY_DICT"],
+  [100, "DICT"],
+  [115, "SETITEM"],
+  [117, "SETITEMS"],
+  [143, "EMPTY_SET"],
+  [144, "ADDITEMS"],
+  [145, "FROZENSET"],
+  [48, "POP"],
+  [50, "DUP"],
+  [40, "MARK"],
+  [49, "POP_MARK"],
+  [103, "GET"],
+  [104, "BINGET"],
+  [106, "LONG_BINGET"],
+  [112, "PUT"],
+  [113, "BINPUT"],
+  [114, "LONG_BINPUT"],
+  [148, "MEMOIZE"],
+  [130, "EXT1"],
+  [131, "EXT2"],
+  [132, "EXT4"],
+  [99, "GLOBAL"],
+  [147, "STACK_GLOBAL"],
+  [82, "REDUCE"],
+  [98, "BUILD"],
+  [105, "INST"],
+  [111, "OBJ"],
+  [129, "NEWOBJ"],
+  [146, "NEWOBJ_EX"],
+  [128, "PROTO"],
+  [46, "STOP"],
+  [149, "FRAME"],
+  [80, "PERSID"],
+  [81, "BINPERSID"],
+]);
+
+/** The name of the opcode at `offset` of the input, or `null`. */
+function opcodeAt(data: Uint8Array, offset: number): string | null {
+  return offset >= 0 && offset < data.length
+    ? OPCODE_NAMES.get(data[offset]) ?? null
+    : null;
+}
+
+function failure(
+  data: Uint8Array,
+  message: string,
+  offset: number,
+): UnpicklingError {
+  return new UnpicklingError(message, offset, opcodeAt(data, offset));
+}
+
+const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function decodeWith(settings: Settings, data: Uint8Array): unknown {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError("decode() takes the pickle as a Uint8Array");
+  }
+  let codec: CodecExports;
+  try {
+    codec = codecExports();
+  } catch (error) {
+    throw new UnpicklingError(
+      `The pickle codec could not be instantiated: ${(error as Error).message}`,
+      -1,
+      null,
+      { cause: error },
+    );
+  }
+  const machine = new Machine(settings, data);
+  let handle = 0;
+  let windowPtr = 0;
+  let windowCapacity = 0;
+  let offset = 0;
+  let trapped = false;
+  try {
+    handle = codec.lsa_decoder_new(
+      data.length,
+      settings.encoding,
+      settings.maxDepth,
+      settings.maxMemo,
+      settings.maxIntDigits,
+      settings.maxNodes ?? Math.max(1e8, data.length),
+    );
+    let need = 0;
+    for (;;) {
+      const length = Math.min(
+        Math.max(settings.windowSize, need),
+        data.length - offset,
+      );
+      if (windowPtr === 0 || length > windowCapacity) {
+        if (windowPtr !== 0) codec.lsa_free(windowPtr, windowCapacity);
+        windowPtr = 0;
+        windowCapacity = Math.max(length, 8);
+        windowPtr = codec.lsa_alloc(windowCapacity);
+      }
+      new Uint8Array(codec.memory.buffer, windowPtr, length).set(
+        data.subarray(offset, offset + length),
+      );
+      const status = codec.lsa_decoder_step(handle, windowPtr, length, offset);
+      const block = Array.from(
+        new Float64Array(
+          codec.memory.buffer,
+          codec.lsa_decoder_result(handle),
+          14,
+        ),
+      );
+      if (status === STATUS_ERROR) {
+        const at = block[11];
+        const bytes = new Uint8Array(codec.memory.buffer);
+        const size = new DataView(bytes.buffer).getUint32(at, true);
+        const message = textDecoder.decode(
+          bytes.subarray(at + 4, at + 4 + size),
+        );
+        throw failure(data, message, block[10]);
+      }
+      machine.run(codec, block);
+      if (status === STATUS_DONE) return machine.finish();
+      const next = block[9];
+      need = block[10];
+      if (next < offset || (next === offset && need <= length)) {
+        throw failure(
+          data,
+          `Decoder made no progress at byte ${offset}`,
+          offset,
+        );
+      }
+      offset = next;
+    }
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) {
+      trapped = true;
+      discardInstance();
+      throw new UnpicklingError(
+        `The pickle codec failed (${error.message}) in the input window at byte ${offset}`,
+        offset,
+        opcodeAt(data, offset),
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    if (!trapped) {
+      if (windowPtr !== 0) codec.lsa_free(windowPtr, windowCapacity);
+      if (handle !== 0) codec.lsa_decoder_free(handle);
+    }
+  }
+}
+
+/** Reads an absolute input offset written as two words (low, high). */
+function wideWord(tape: Int32Array, at: number): number {
+  return (tape[at] >>> 0) + tape[at + 1] * 4294967296;
+}
+
+/** A string of UTF-16 code units, in slices small enough for `fromCharCode`'s arguments. */
+function unitsText(units: Uint16Array, start: number, count: number): string {
+  let text = "";
+  for (let at = start, end = start + count; at < end; at += 8192) {
+    text += String.fromCharCode.apply(
+      null,
+      units.subarray(at, Math.min(at + 8192, end)) as unknown as number[],
+    );
+  }
+  return text;
+}
+
+function demote(value: bigint): number | bigint {
+  const small = Number(value);
+  return Number.isSafeInteger(small) ? small : value;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "None";
+  if (typeof value !== "object") return typeof value;
+  if (value instanceof PyObject) return `${String(value.cls)} object`;
+  return value.constructor?.name ?? "object";
+}
+
+/** The state of one decode: the value stack and the memo, kept across the steps. */
+class Machine implements ReducerScope {
+  readonly exact: boolean;
+  readonly #settings: Settings;
+  readonly #data: Uint8Array;
+  readonly #stack: unknown[] = [];
+  readonly #memo: unknown[] = [];
+  readonly #globals = new Map<string, Map<string, PyGlobal>>();
+  readonly #reducers = new Map<PyGlobal, Reducer>();
+  readonly #builds = new Map<object, readonly [Builder, boolean]>();
+  #buffers: Iterator<Uint8Array> | undefined;
+  #protocol = 0;
+  #result: unknown = undefined;
+  #tape: Int32Array = new Int32Array(0);
+  #floats: Float64Array = new Float64Array(0);
+  #units: Uint16Array = new Uint16Array(0);
+  #arena: Uint8Array = new Uint8Array(0);
+
+  constructor(settings: Settings, data: Uint8Array) {
+    this.exact = settings.exact;
+    this.#settings = settings;
+    this.#data = data;
+  }
+
+  expectBuild(target: object, builder: Builder, required: boolean): void {
+    this.#builds.set(target, [builder, required]);
+  }
+
+  /** The result, once `STOP` ran and every object that needs a `BUILD` got it. */
+  finish(): unknown {
+    for (const [target, [, required]] of this.#builds) {
+      if (required) {
+        throw new UnpicklingError(
+          `The pickle made a ${typeName(target)} but never gave it its state`,
+        );
+      }
+    }
+    return this.#result;
+  }
+
+  /** Views of one step's streams; made again after user code, which may grow the memory. */
+  #view(codec: CodecExports, block: readonly number[]): void {
+    const memory = codec.memory.buffer;
+    this.#tape = new Int32Array(memory, block[1], block[2]);
+    this.#floats = new Float64Array(memory, block[3], block[4]);
+    this.#units = new Uint16Array(memory, block[7], block[8]);
+    this.#arena = new Uint8Array(memory, block[12], block[13]);
+  }
+
+  /** Executes one step's tape. */
+  run(codec: CodecExports, block: readonly number[]): void {
+    this.#view(codec, block);
+    const text = block[6] === 0 ? "" : textDecoder.decode(
+      new Uint8Array(codec.memory.buffer, block[5], block[6]),
+    );
+    const stack = this.#stack;
+    const memo = this.#memo;
+    const data = this.#data;
+    const exact = this.exact;
+    let tape = this.#tape;
+    let floats = this.#floats;
+    let pc = 0;
+    let fp = 0;
+    let tp = 0;
+    let up = 0;
+    let bp = 0;
+    const end = tape.length;
+    while (pc < end) {
+      const op = tape[pc++];
+      switch (op) {
+        case 0: // STOP
+          this.#result = stack.pop();
+          return;
+        case 1: // NONE
+          stack.push(null);
+          break;
+        case 2: // TRUE
+          stack.push(true);
+          break;
+        case 3: // FALSE
+          stack.push(false);
+          break;
+        case 4: // INT32
+          stack.push(exact ? BigInt(tape[pc++]) : tape[pc++]);
+          break;
+        case 5: { // INT_F64
+          const value = floats[fp++];
+          stack.push(exact ? BigInt(value) : value);
+          break;
+        }
+        case 6: { // INT_TEXT
+          const value = BigInt(text.slice(tp, tp += tape[pc++]));
+          stack.push(exact ? value : demote(value));
+          break;
+        }
+        case 7: { // INT_HEX
+          const length = tape[pc++];
+          let value = length === 0
+            ? 0n
+            : BigInt("0x" + text.slice(tp, tp += length));
+          if (tape[pc++] === 1) value = -value;
+          stack.push(exact ? value : demote(value));
+          break;
+        }
+        case 8: // FLOAT
+          stack.push(floats[fp++]);
+          break;
+        case 9: // STR
+          stack.push(text.slice(tp, tp += tape[pc++]));
+          break;
+        case 10: { // STR16
+          const count = tape[pc++];
+          stack.push(unitsText(this.#units, up, count));
+          up += count;
+          break;
+        }
+        case 11: { // BYTES
+          const start = wideWord(tape, pc);
+          stack.push(data.subarray(start, start + wideWord(tape, pc + 2)));
+          pc += 4;
+          break;
+        }
+        case 12: { // BYTEARRAY
+          stack.push(
+            new ByteArray(
+              data.buffer as ArrayBuffer,
+              data.byteOffset + wideWord(tape, pc),
+              wideWord(tape, pc + 2),
+            ),
+          );
+          pc += 4;
+          break;
+        }
+        case 13: // ARENA_BYTES
+          stack.push(this.#arena.slice(bp, bp += tape[pc++]));
+          break;
+        case 14: // EMPTY_LIST
+          stack.push([]);
+          break;
+        case 15: // EMPTY_DICT
+          stack.push(new Map());
+          break;
+        case 16: // EMPTY_SET
+          stack.push(new Set());
+          break;
+        case 17: { // LIST
+          const count = tape[pc++];
+          stack.push(
+            count === 0 ? [] : stack.splice(stack.length - count, count),
+          );
+          break;
+        }
+        case 18: { // TUPLE
+          const base = stack.length - tape[pc++];
+          const tuple = new Tuple();
+          for (let i = base; i < stack.length; i++) tuple.push(stack[i]);
+          stack.length = base;
+          stack.push(tuple);
+          break;
+        }
+        case 19: { // DICT
+          const base = stack.length - 2 * tape[pc++];
+          const dict = new Map();
+          for (let i = base; i < stack.length; i += 2) {
+            dict.set(stack[i], stack[i + 1]);
+          }
+          stack.length = base;
+          stack.push(dict);
+          break;
+        }
+        case 20: { // FROZENSET
+          const base = stack.length - tape[pc++];
+          const set = new FrozenSet();
+          for (let i = base; i < stack.length; i++) set.add(stack[i]);
+          stack.length = base;
+          stack.push(set);
+          break;
+        }
+        case 21: { // APPEND
+          const target = stack[stack.length - 2];
+          if (Array.isArray(target) && target.constructor === Array) {
+            target.push(stack.pop());
+          } else {
+            this.#extend(target, stack.length - 1, "APPEND");
+          }
+          break;
+        }
+        case 22: { // APPENDS
+          const base = stack.length - tape[pc++];
+          const target = stack[base - 1];
+          if (Array.isArray(target) && target.constructor === Array) {
+            for (let i = base; i < stack.length; i++) target.push(stack[i]);
+            stack.length = base;
+          } else {
+            this.#extend(target, base, "APPENDS");
+          }
+          break;
+        }
+        case 23: { // SETITEM
+          const base = stack.length - 2;
+          const target = stack[base - 1];
+          if (target instanceof Map) {
+            target.set(stack[base], stack[base + 1]);
+            stack.length = base;
+          } else {
+            this.#setItems(target, base, "SETITEM");
+          }
+          break;
+        }
+        case 24: { // SETITEMS
+          const base = stack.length - 2 * tape[pc++];
+          const target = stack[base - 1];
+          if (target instanceof Map) {
+            for (let i = base; i < stack.length; i += 2) {
+              target.set(stack[i], stack[i + 1]);
+            }
+            stack.length = base;
+          } else {
+            this.#setItems(target, base, "SETITEMS");
+          }
+          break;
+        }
+        case 25: { // ADDITEMS
+          const base = stack.length - tape[pc++];
+          const target = stack[base - 1];
+          if (target instanceof Set && !(target instanceof FrozenSet)) {
+            for (let i = base; i < stack.length; i++) target.add(stack[i]);
+            stack.length = base;
+          } else if (target instanceof PyObject) {
+            for (let i = base; i < stack.length; i++) {
+              target.setItems.push(stack[i]);
+            }
+            stack.length = base;
+          } else {
+            throw new UnpicklingError(
+              `ADDITEMS cannot add items to a ${typeName(target)}`,
+            );
+          }
+          break;
+        }
+        case 26: // POP
+          stack.length -= tape[pc++];
+          break;
+        case 27: // DUP
+          stack.push(stack[stack.length - 1]);
+          break;
+        case 28: // PUT
+          memo[tape[pc++]] = stack[stack.length - 1];
+          break;
+        case 29: // GET
+          stack.push(memo[tape[pc++]]);
+          break;
+        case 30: { // GLOBAL
+          const name = stack.pop();
+          stack.push(this.#global(stack.pop(), name));
+          break;
+        }
+        case 31: { // REDUCE
+          const args = stack.pop();
+          stack.push(this.#call("reduce", stack.pop(), args));
+          break;
+        }
+        case 32: { // BUILD
+          const state = stack.pop();
+          this.#build(stack[stack.length - 1], state);
+          break;
+        }
+        case 33: { // NEWOBJ
+          const args = stack.pop();
+          stack.push(this.#call("newobj", stack.pop(), args));
+          break;
+        }
+        case 34: { // NEWOBJ_EX
+          const kwargs = stack.pop();
+          const args = stack.pop();
+          const cls = stack.pop();
+          if (!(kwargs instanceof Map)) {
+            throw new UnpicklingError(
+              `NEWOBJ_EX keyword arguments must be a dict, not a ${
+                typeName(kwargs)
+              }`,
+            );
+          }
+          stack.push(
+            kwargs.size === 0
+              ? this.#call("newobj", cls, args)
+              : this.#record("newobj_ex", cls, args, kwargs),
+          );
+          break;
+        }
+        case 35: { // INST
+          const name = stack.pop();
+          const cls = this.#global(stack.pop(), name);
+          const base = stack.length - tape[pc++];
+          const args = new Tuple();
+          for (let i = base; i < stack.length; i++) args.push(stack[i]);
+          stack.length = base;
+          stack.push(new PyObject("inst", cls, args));
+          break;
+        }
+        case 36: { // OBJ
+          const base = stack.length - tape[pc++];
+          const args = new Tuple();
+          for (let i = base; i < stack.length; i++) args.push(stack[i]);
+          stack.length = base - 1;
+          stack.push(new PyObject("obj", stack[base - 1], args));
+          break;
+        }
+        case 37: // PERSID
+        case 38: { // BINPERSID
+          const at = wideWord(tape, pc);
+          pc += 2;
+          stack.push(this.#persistent(stack.pop(), at));
+          this.#view(codec, block);
+          tape = this.#tape;
+          floats = this.#floats;
+          break;
+        }
+        case 39: { // EXT
+          const code = tape[pc++] >>> 0;
+          const at = wideWord(tape, pc);
+          pc += 2;
+          stack.push(this.#extension(code, at));
+          break;
+        }
+        case 40: { // NEXT_BUFFER
+          const at = wideWord(tape, pc);
+          pc += 2;
+          stack.push(this.#nextBuffer(at));
+          this.#view(codec, block);
+          tape = this.#tape;
+          floats = this.#floats;
+          break;
+        }
+        case 41: { // READONLY_BUFFER
+          const top = stack[stack.length - 1];
+          if (top instanceof ByteArray) {
+            stack[stack.length - 1] = new Uint8Array(
+              top.buffer,
+              top.byteOffset,
+              top.length,
+            );
+          }
+          break;
+        }
+        case 42: // PROTO
+          this.#protocol = tape[pc++];
+          break;
+        default:
+          throw new UnpicklingError(
+            `Unknown tape instruction ${op} at word ${
+              pc - 1
+            }: the codec module and decode.ts disagree`,
+          );
+      }
+    }
+  }
+
+  #global(module: unknown, name: unknown): PyGlobal {
+    if (typeof module !== "string" || typeof name !== "string") {
+      throw new UnpicklingError(
+        `A global's module and name must be strings, not ${
+          typeName(module)
+        } and ${typeName(name)}`,
+      );
+    }
+    if (this.#protocol < 3 && this.#settings.fixImports) {
+      [module, name] = fromPython2Name(module, name);
+    }
+    let byName = this.#globals.get(module as string);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#globals.set(module as string, byName);
+    }
+    let global = byName.get(name as string);
+    if (global === undefined) {
+      global = new PyGlobal(module as string, name as string);
+      byName.set(name as string, global);
+      const reducer = findReducer(module as string, name as string);
+      if (reducer !== undefined) this.#reducers.set(global, reducer);
+    }
+    return global;
+  }
+
+  #call(kind: "reduce" | "newobj", callable: unknown, args: unknown): unknown {
+    if (!(args instanceof Tuple)) {
+      throw new UnpicklingError(
+        `${kind.toUpperCase()} arguments must be a tuple, not a ${
+          typeName(args)
+        }`,
+      );
+    }
+    const reducer = callable instanceof PyGlobal
+      ? this.#reducers.get(callable)
+      : undefined;
+    const apply = kind === "reduce" ? reducer?.call : reducer?.newObj;
+    if (apply !== undefined) {
+      const value = apply(args, this);
+      if (value !== undefined) return value;
+    }
+    return new PyObject(kind, callable, args);
+  }
+
+  #record(
+    kind: PyObjectKind,
+    cls: unknown,
+    args: unknown,
+    kwargs: Map<unknown, unknown>,
+  ): PyObject {
+    if (!(args instanceof Tuple)) {
+      throw new UnpicklingError(
+        `NEWOBJ_EX arguments must be a tuple, not a ${typeName(args)}`,
+      );
+    }
+    return new PyObject(kind, cls, args, kwargs);
+  }
+
+  #build(target: unknown, state: unknown): void {
+    if (target instanceof PyObject) {
+      const previous = target.state;
+      if (previous instanceof Map && state instanceof Map) {
+        target.state = new Map([...previous, ...state]);
+      } else {
+        target.state = state;
+      }
+      return;
+    }
+    const entry = typeof target === "object" && target !== null
+      ? this.#builds.get(target)
+      : undefined;
+    if (entry !== undefined) {
+      if (!entry[0](target as object, state)) {
+        throw new UnpicklingError(
+          `BUILD state of a ${typeName(target)} is not one it accepts`,
+        );
+      }
+      this.#builds.delete(target as object);
+      return;
+    }
+    if (state !== null) {
+      throw new UnpicklingError(
+        `BUILD cannot give a state to a ${typeName(target)}`,
+      );
+    }
+  }
+
+  /** APPEND(S) onto what is not a plain list: a deque, a list from a reducer, a record. */
+  #extend(target: unknown, base: number, opcode: string): void {
+    const stack = this.#stack;
+    if (target instanceof PyObject) {
+      for (let i = base; i < stack.length; i++) target.listItems.push(stack[i]);
+    } else if (Array.isArray(target) && !(target instanceof Tuple)) {
+      for (let i = base; i < stack.length; i++) target.push(stack[i]);
+      if (target instanceof Deque && target.maxlen !== null) {
+        const excess = target.length - target.maxlen;
+        if (excess > 0) target.splice(0, excess);
+      }
+    } else {
+      throw new UnpicklingError(
+        `${opcode} cannot add items to a ${typeName(target)}`,
+      );
+    }
+    stack.length = base;
+  }
+
+  /** SETITEM(S) onto what is not a dict: a record. */
+  #setItems(target: unknown, base: number, opcode: string): void {
+    const stack = this.#stack;
+    if (target instanceof Map) {
+      for (let i = base; i < stack.length; i += 2) {
+        target.set(stack[i], stack[i + 1]);
+      }
+    } else if (target instanceof PyObject) {
+      for (let i = base; i < stack.length; i += 2) {
+        target.dictItems.set(stack[i], stack[i + 1]);
+      }
+    } else {
+      throw new UnpicklingError(
+        `${opcode} cannot set items on a ${typeName(target)}`,
+      );
+    }
+    stack.length = base;
+  }
+
+  #persistent(pid: unknown, at: number): unknown {
+    const load = this.#settings.persistentLoad;
+    if (load === undefined) {
+      throw failure(
+        this.#data,
+        `A persistent id at byte ${at} needs the persistentLoad option`,
+        at,
+      );
+    }
+    return load(pid);
+  }
+
+  #extension(code: number, at: number): PyGlobal {
+    const entry = this.#settings.extensions?.get(code);
+    if (entry === undefined) {
+      throw failure(
+        this.#data,
+        `Unregistered extension code ${code} at byte ${at}`,
+        at,
+      );
+    }
+    return this.#global(entry[0], entry[1]);
+  }
+
+  #nextBuffer(at: number): Uint8Array {
+    if (this.#buffers === undefined) {
+      const buffers = this.#settings.buffers;
+      if (buffers === undefined) {
+        throw failure(
+          this.#data,
+          `The pickle refers to out-of-band data at byte ${at} but no buffers option was given`,
+          at,
+        );
+      }
+      this.#buffers = buffers[Symbol.iterator]();
+    }
+    const next = this.#buffers.next();
+    if (next.done) {
+      throw failure(
+        this.#data,
+        `Not enough out-of-band buffers for the one at byte ${at}`,
+        at,
+      );
+    }
+    return next.value;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The pickle codec: Python pickles to JavaScript values and back, in WebAssembly, without ever
+ * running the code a pickle names.
+ *
+ * @example Decode a pickle
+ * ```ts
+ * import { decode, Tuple } from "./mod.ts";
+ * // pickle.dumps((1, "a"), protocol=4)
+ * const value = decode(new Uint8Array([0x80, 0x04, 0x95, 0x09, 0, 0, 0, 0, 0, 0, 0, 0x4b, 0x01, 0x8c, 0x01, 0x61, 0x94, 0x86, 0x94, 0x2e]));
+ * console.log(value instanceof Tuple, value); // true Tuple(2) [ 1, "a" ]
+ * ```
+ *
+ * @module
+ */
+
+export {
+  decode,
+  type DecodeOptions,
+  Decoder,
+  type StringEncoding,
+} from "./decode.ts";
+export { PickleError, PicklingError, UnpicklingError } from "./errors.ts";
+export { initWasm, initWasmAsync } from "./_instance.ts";
+export {
+  ByteArray,
+  Complex,
+  Decimal,
+  DefaultDict,
+  Deque,
+  DType,
+  FrozenSet,
+  NdArray,
+  type NumericData,
+  NumpyScalar,
+  OrderedDict,
+  PyArray,
+  PyDate,
+  PyDateTime,
+  PyGlobal,
+  PyObject,
+  type PyObjectKind,
+  PyTime,
+  PyTimeDelta,
+  PyTimeZone,
+  Tuple,
+  UUID,
+} from "./types.ts";
