@@ -1,0 +1,182 @@
+import { FileNotFoundError, Storage } from "./storage.ts";
+
+type NodeFs = typeof import("node:fs/promises");
+
+let nodeFs: Promise<NodeFs> | undefined;
+
+/** `node:fs/promises`, loaded on first use so that the rest of the module runs without it. */
+function fs(): Promise<NodeFs> {
+  nodeFs ??= import("node:fs/promises");
+  return nodeFs;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as { code?: string } | null)?.code;
+}
+
+/**
+ * The local filesystem (fsspec's `file`), through `node:fs/promises`, which Deno, Node and Bun
+ * all provide; it is imported only when a file is first touched. Deno needs `--allow-read` and
+ * `--allow-write`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { FileStorage } from "./open_storage.ts";
+ * const storage = new FileStorage();
+ * await storage.writeFile("/tmp/lazyscribe-example/a.json", new TextEncoder().encode("[]"));
+ * ```
+ */
+export class FileStorage extends Storage {
+  /** `"file"`. */
+  readonly protocol = "file";
+
+  /**
+   * Reads a file.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * const bytes = await new FileStorage().readFile("project.json");
+   * ```
+   *
+   * @param path The file.
+   * @returns Its bytes.
+   * @throws {FileNotFoundError} When it does not exist.
+   */
+  async readFile(path: string): Promise<Uint8Array> {
+    try {
+      const buffer = await (await fs()).readFile(path);
+      return new Uint8Array(
+        buffer.buffer,
+        buffer.byteOffset,
+        buffer.byteLength,
+      );
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") {
+        throw new FileNotFoundError(path, this.protocol, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a file that must not exist yet (`O_EXCL`).
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * await new FileStorage().writeNewFile("/tmp/new.bin", new Uint8Array([1]));
+   * ```
+   *
+   * @param path The new file.
+   * @param data The bytes.
+   * @throws {Error} When it exists or cannot be written.
+   */
+  async writeNewFile(path: string, data: Uint8Array): Promise<void> {
+    await (await fs()).writeFile(path, data, { flag: "wx" });
+  }
+
+  /**
+   * Renames a file, atomically replacing the target.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * await new FileStorage().rename("/tmp/a", "/tmp/b");
+   * ```
+   *
+   * @param from The file.
+   * @param to The new path.
+   * @throws {FileNotFoundError} When `from` does not exist.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    try {
+      await (await fs()).rename(from, to);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") {
+        throw new FileNotFoundError(from, this.protocol, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes a file.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * await new FileStorage().remove("/tmp/b");
+   * ```
+   *
+   * @param path The file.
+   * @throws {FileNotFoundError} When it does not exist.
+   */
+  async remove(path: string): Promise<void> {
+    try {
+      await (await fs()).unlink(path);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") {
+        throw new FileNotFoundError(path, this.protocol, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a folder and its parents.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * await new FileStorage().makeDirs("/tmp/a/b");
+   * ```
+   *
+   * @param path The folder.
+   */
+  async makeDirs(path: string): Promise<void> {
+    await (await fs()).mkdir(path, { recursive: true });
+  }
+
+  /**
+   * Whether a file exists.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * console.log(await new FileStorage().isFile("project.json"));
+   * ```
+   *
+   * @param path The path.
+   * @returns Whether it is a file.
+   */
+  async isFile(path: string): Promise<boolean> {
+    return (await this.#stat(path))?.isFile() ?? false;
+  }
+
+  /**
+   * Whether a folder exists.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * console.log(await new FileStorage().isDir("."));
+   * ```
+   *
+   * @param path The path.
+   * @returns Whether it is a folder.
+   */
+  async isDir(path: string): Promise<boolean> {
+    return (await this.#stat(path))?.isDirectory() ?? false;
+  }
+
+  async #stat(path: string) {
+    try {
+      return await (await fs()).stat(path === "" ? "." : path);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw error;
+    }
+  }
+}

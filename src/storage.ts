@@ -1,0 +1,425 @@
+/**
+ * A small filesystem layer in the spirit of fsspec, which lazyscribe uses: the
+ * {@linkcode Storage} base class, whose writes are atomic, and the {@linkcode StorageTransaction}
+ * that moves several files into place together. `open_storage.ts` picks a storage by protocol.
+ *
+ * @module
+ */
+
+import { ReadOnlyError } from "./errors.ts";
+
+/**
+ * Thrown when a file that should be read does not exist (Python's `FileNotFoundError`).
+ *
+ * @example Usage
+ * ```ts
+ * import { FileNotFoundError } from "./storage.ts";
+ * import { MemoryStorage } from "./open_storage.ts";
+ * try {
+ *   await new MemoryStorage().readFile("missing.json");
+ * } catch (error) {
+ *   console.log((error as FileNotFoundError).path); // "missing.json"
+ * }
+ * ```
+ */
+export class FileNotFoundError extends Error {
+  /**
+   * @param path The path that does not exist.
+   * @param protocol The storage's protocol.
+   * @param options The underlying error, if any.
+   */
+  constructor(
+    readonly path: string,
+    readonly protocol: string,
+    options?: ErrorOptions,
+  ) {
+    super(`No such file: ${protocol}://${path}`, options);
+    this.name = "FileNotFoundError";
+  }
+}
+
+/**
+ * Where files live. Subclasses implement the primitives (`readFile`, `writeNewFile`, `rename`,
+ * `remove`, `makeDirs`, `isFile`, `isDir`); this class builds atomic writes and transactions on
+ * them. Paths use `/` and are the part of a location after `protocol://`.
+ *
+ * @example Write and read a file
+ * ```ts
+ * import { MemoryStorage } from "./open_storage.ts";
+ * const storage = new MemoryStorage();
+ * await storage.writeFile("project/features.json", new TextEncoder().encode("[0, 1, 2]"));
+ * console.log(new TextDecoder().decode(await storage.readFile("project/features.json")));
+ * ```
+ */
+export abstract class Storage {
+  /** The protocol, as in fsspec: `"file"`, `"memory"`, `"https"`… */
+  abstract readonly protocol: string;
+  /** Whether writes are refused (with {@linkcode ReadOnlyError}). */
+  readonly readOnly: boolean = false;
+
+  /**
+   * Reads a whole file.
+   *
+   * @param path The file.
+   * @returns Its bytes.
+   * @throws {FileNotFoundError} When it does not exist.
+   */
+  abstract readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Creates a file that must not exist yet and writes it (used for temporary files).
+   *
+   * @param path The new file; its folder exists.
+   * @param data The bytes.
+   */
+  abstract writeNewFile(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Moves a file, atomically replacing the target if it exists.
+   *
+   * @param from The file.
+   * @param to Its new path, in the same folder or another folder of this storage.
+   */
+  abstract rename(from: string, to: string): Promise<void>;
+  /**
+   * Deletes a file.
+   *
+   * @param path The file.
+   * @throws {FileNotFoundError} When it does not exist.
+   */
+  abstract remove(path: string): Promise<void>;
+  /**
+   * Creates a folder and its parents; does nothing when it exists.
+   *
+   * @param path The folder.
+   */
+  abstract makeDirs(path: string): Promise<void>;
+  /**
+   * Whether a file exists at a path.
+   *
+   * @param path The path.
+   * @returns `true` for a file, `false` for a folder or nothing.
+   */
+  abstract isFile(path: string): Promise<boolean>;
+  /**
+   * Whether a folder exists at a path.
+   *
+   * @param path The path.
+   * @returns `true` for a folder.
+   */
+  abstract isDir(path: string): Promise<boolean>;
+
+  /**
+   * Writes a file atomically: the bytes go to a temporary file in the same folder, which is then
+   * renamed over the target. Missing folders are created. If anything fails, the target is
+   * unchanged and the temporary file is removed.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.writeFile("a/b.bin", new Uint8Array([1, 2]));
+   * console.log(await storage.isFile("a/b.bin")); // true
+   * ```
+   *
+   * @param path The file.
+   * @param data The bytes.
+   * @throws {ReadOnlyError} When the storage is read-only.
+   */
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const transaction = this.transaction();
+    await transaction.writeFile(path, data);
+    await transaction.commit();
+  }
+
+  /**
+   * Copies a file (atomically at the target).
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.writeFile("a.json", new TextEncoder().encode("1"));
+   * await storage.copy("a.json", "backup/a.json");
+   * console.log(await storage.isFile("backup/a.json")); // true
+   * ```
+   *
+   * @param from The file.
+   * @param to The copy's path.
+   * @throws {FileNotFoundError} When `from` does not exist.
+   * @throws {ReadOnlyError} When the storage is read-only.
+   */
+  async copy(from: string, to: string): Promise<void> {
+    await this.writeFile(to, await this.readFile(from));
+  }
+
+  /**
+   * Starts a transaction: files written through it are staged next to their targets and moved
+   * into place together by `commit()`, or discarded by `abort()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * const transaction = storage.transaction();
+   * await transaction.writeFile("repository.json", new TextEncoder().encode("[]"));
+   * await transaction.writeFile("model/model-20250120132330.pkl", new Uint8Array([0x80, 4]));
+   * await transaction.commit();
+   * ```
+   *
+   * @returns The transaction.
+   * @throws {ReadOnlyError} When the storage is read-only.
+   */
+  transaction(): StorageTransaction {
+    if (this.readOnly) {
+      throw new ReadOnlyError(`Storage ${this.protocol} is read-only`);
+    }
+    return new StorageTransaction(this);
+  }
+
+  /**
+   * Runs `body` in a transaction: commits when it resolves, aborts and rethrows when it throws.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.atomically(async (transaction) => {
+   *   await transaction.writeFile("a.json", new TextEncoder().encode("1"));
+   *   await transaction.writeFile("b.json", new TextEncoder().encode("2"));
+   * });
+   * ```
+   *
+   * @typeParam T What `body` returns.
+   * @param body Writes files through the transaction.
+   * @returns What `body` returned.
+   * @throws Whatever `body` or the commit threw; then no staged file is in place.
+   */
+  async atomically<T>(
+    body: (transaction: StorageTransaction) => Promise<T>,
+  ): Promise<T> {
+    const transaction = this.transaction();
+    let result: T;
+    try {
+      result = await body(transaction);
+    } catch (error) {
+      await transaction.abort();
+      throw error;
+    }
+    await transaction.commit();
+    return result;
+  }
+}
+
+/** A staged file: its temporary path and its target. */
+interface StagedFile {
+  readonly temporary: string;
+  readonly target: string;
+}
+
+/** A file moved into place during a commit, and the backup of what it replaced. */
+interface InstalledFile extends StagedFile {
+  readonly backup: string | null;
+}
+
+/**
+ * Files staged for {@linkcode Storage.transaction}. `commit()` moves each target aside to a
+ * backup and each staged file into place; if any step fails, the steps done are undone in
+ * reverse, so the previous files are back in place, and nothing temporary is left.
+ *
+ * @example Usage
+ * ```ts
+ * import { MemoryStorage } from "./open_storage.ts";
+ * const storage = new MemoryStorage();
+ * const transaction = storage.transaction();
+ * await transaction.writeFile("a.json", new TextEncoder().encode("1"));
+ * await transaction.abort();
+ * console.log(await storage.isFile("a.json")); // false
+ * ```
+ */
+export class StorageTransaction {
+  #storage: Storage;
+  #staged: StagedFile[] = [];
+  #finished = false;
+
+  /**
+   * Use {@linkcode Storage.transaction}.
+   *
+   * @param storage The storage written to.
+   */
+  constructor(storage: Storage) {
+    this.#storage = storage;
+  }
+
+  /**
+   * Stages a file: writes it to a temporary file next to `path` (creating folders).
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const transaction = new MemoryStorage().transaction();
+   * await transaction.writeFile("a.json", new TextEncoder().encode("1"));
+   * await transaction.commit();
+   * ```
+   *
+   * @param path The target file.
+   * @param data Its bytes.
+   * @throws {Error} When the transaction has ended, or the write fails (nothing is left behind).
+   */
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    const folder = dirname(path);
+    if (folder !== "") await this.#storage.makeDirs(folder);
+    const temporary = siblingPath(path, "tmp");
+    try {
+      await this.#storage.writeNewFile(temporary, data);
+    } catch (error) {
+      await removeQuietly(this.#storage, temporary);
+      throw error;
+    }
+    this.#staged.push({ temporary, target: path });
+  }
+
+  /**
+   * Moves every staged file into place; on failure restores the previous files and throws.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * const transaction = storage.transaction();
+   * await transaction.writeFile("a.json", new TextEncoder().encode("1"));
+   * await transaction.commit();
+   * console.log(await storage.isFile("a.json")); // true
+   * ```
+   *
+   * @throws {Error} The first failure, after the rollback.
+   */
+  async commit(): Promise<void> {
+    this.#checkOpen();
+    this.#finished = true;
+    const storage = this.#storage;
+    const installed: InstalledFile[] = [];
+    try {
+      for (const file of this.#staged) {
+        let backup: string | null = null;
+        if (await storage.isFile(file.target)) {
+          backup = siblingPath(file.target, "bak");
+          await storage.rename(file.target, backup);
+        }
+        installed.push({ ...file, backup });
+        await storage.rename(file.temporary, file.target);
+      }
+    } catch (error) {
+      for (const file of installed.reverse()) {
+        if (!(await storage.isFile(file.temporary))) {
+          await storage.rename(file.target, file.temporary).catch(() => {});
+        }
+        if (file.backup !== null) {
+          await storage.rename(file.backup, file.target);
+        }
+      }
+      await Promise.all(
+        this.#staged.map((file) => removeQuietly(storage, file.temporary)),
+      );
+      throw error;
+    }
+    await Promise.all(
+      installed.map((file) =>
+        file.backup === null ? undefined : removeQuietly(storage, file.backup)
+      ),
+    );
+  }
+
+  /**
+   * Discards every staged file.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const transaction = new MemoryStorage().transaction();
+   * await transaction.writeFile("a.json", new TextEncoder().encode("1"));
+   * await transaction.abort();
+   * ```
+   */
+  async abort(): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    await Promise.all(
+      this.#staged.map((file) => removeQuietly(this.#storage, file.temporary)),
+    );
+  }
+
+  #checkOpen(): void {
+    if (this.#finished) {
+      throw new Error("The storage transaction has already ended");
+    }
+  }
+}
+
+async function removeQuietly(storage: Storage, path: string): Promise<void> {
+  try {
+    await storage.remove(path);
+  } catch {
+    // Cleaning up after a failure: the file may never have been created.
+  }
+}
+
+/** `.name.<random>.<kind>` next to `path`: hidden, and unique among concurrent writers. */
+function siblingPath(path: string, kind: string): string {
+  const folder = dirname(path);
+  const name = path.slice(folder === "" ? 0 : folder.length + 1);
+  const random = crypto.randomUUID().slice(0, 8);
+  return joinPath(folder, `.${name}.${random}.${kind}`);
+}
+
+/**
+ * Joins path segments with `/` as Python's `PurePosixPath` does: an absolute segment restarts
+ * the path, empty and `.` segments and repeated slashes vanish (but a leading `//` stays), `..`
+ * is kept.
+ *
+ * @example Usage
+ * ```ts
+ * import { joinPath } from "./storage.ts";
+ * console.log(joinPath("data/", "./exp", "features.json")); // "data/exp/features.json"
+ * ```
+ *
+ * @param segments The segments.
+ * @returns The joined path; `""` when nothing is left.
+ */
+export function joinPath(...segments: string[]): string {
+  let root = "";
+  let parts: string[] = [];
+  for (const segment of segments) {
+    if (segment.startsWith("/")) {
+      // POSIX lets exactly two leading slashes mean something else, so pathlib keeps them.
+      root = segment.startsWith("//") && !segment.startsWith("///")
+        ? "//"
+        : "/";
+      parts = [];
+    }
+    for (const part of segment.split("/")) {
+      if (part !== "" && part !== ".") parts.push(part);
+    }
+  }
+  return root + parts.join("/");
+}
+
+/**
+ * The folder of a path (Python's `PurePosixPath(path).parent`, with `""` for none).
+ *
+ * @example Usage
+ * ```ts
+ * import { dirname } from "./storage.ts";
+ * console.log(dirname("data/project.json")); // "data"
+ * console.log(dirname("project.json")); // ""
+ * ```
+ *
+ * @param path The path.
+ * @returns The folder.
+ */
+export function dirname(path: string): string {
+  const normalized = joinPath(path);
+  const slash = normalized.lastIndexOf("/");
+  if (slash === -1) return "";
+  const root = normalized.startsWith("//") ? "//" : "/";
+  return slash < root.length ? root : normalized.slice(0, slash);
+}

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { ReadOnlyError } from "../src/errors.ts";
+import {
+  FileStorage,
+  HttpStorage,
+  MemoryStorage,
+  openStorage,
+  registerStorage,
+  splitLocation,
+} from "../src/open_storage.ts";
+import {
+  dirname,
+  FileNotFoundError,
+  joinPath,
+  type Storage,
+} from "../src/storage.ts";
+import { pythonJson } from "./_python.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function listFiles(root: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(root)) {
+    if (entry.isDirectory) {
+      names.push(
+        ...(await listFiles(`${root}/${entry.name}`)).map((name) =>
+          `${entry.name}/${name}`
+        ),
+      );
+    } else {
+      names.push(entry.name);
+    }
+  }
+  return names.sort();
+}
+
+Deno.test("splitLocation() splits as lazyscribe does with urlparse and Path", async () => {
+  const locations = [
+    "project.json",
+    "data/project.json",
+    "./data//x/./project.json",
+    "/abs/path/project.json",
+    "//server/share/project.json",
+    "file:///tmp/x/project.json",
+    "file://localhost/tmp/x/project.json",
+    "FILE:///tmp/y.json",
+    "memory://team/project.json",
+    "memory:///team/project.json",
+    "s3://bucket/prefix/repository.json",
+    "https://example.com/a/b/project.json?token=1#frag",
+    "http://example.com:8080/p.json",
+    "data/my;params.json",
+    "data;x/p.json",
+    "a b/c#d.json",
+    "a?b.json",
+    " \x01 leading/space.json",
+    "tab\tin/side.json",
+    "gs://bucket",
+    "gs://bucket/",
+    "1abc://x/y",
+    "ab+c.d-e://host/p",
+    "mailto:user@example.com",
+    "",
+  ];
+  const expected = await pythonJson<[string, string][]>(
+    "import json, sys\nfrom pathlib import Path\nfrom urllib.parse import urlparse\nout = []\n" +
+      "for s in json.load(sys.stdin):\n    p = urlparse(s)\n" +
+      "    out.append([p.scheme or 'file', str(Path(p.netloc + p.path))])\n" +
+      "print(json.dumps(out))",
+    [],
+    { stdin: encoder.encode(JSON.stringify(locations)) },
+  );
+  locations.forEach((location, i) => {
+    const [protocol, path] = expected[i];
+    assert.deepEqual(
+      splitLocation(location),
+      { protocol, path: path === "." ? "" : path },
+      JSON.stringify(location),
+    );
+  });
+  // A Windows drive is a path here, where Python would take "c" as a protocol.
+  assert.equal(splitLocation("C:/data/project.json").protocol, "file");
+});
+
+Deno.test("joinPath() and dirname() follow PurePosixPath", () => {
+  assert.equal(joinPath("a", "b/", "./c"), "a/b/c");
+  assert.equal(joinPath("a", "/b", "c"), "/b/c");
+  assert.equal(joinPath("", "x.json"), "x.json");
+  assert.equal(joinPath("a", "../b"), "a/../b");
+  assert.equal(dirname("a/b/c.json"), "a/b");
+  assert.equal(dirname("/c.json"), "/");
+  assert.equal(dirname("c.json"), "");
+});
+
+Deno.test("openStorage() picks storages by protocol and names unknown ones", () => {
+  assert.ok(openStorage("data/project.json").storage instanceof FileStorage);
+  assert.ok(openStorage("file:///tmp/p.json").storage instanceof FileStorage);
+  assert.equal(
+    openStorage("memory://a/p.json").storage,
+    openStorage("memory://b/p.json").storage,
+  );
+  assert.ok(
+    openStorage("https://example.com/p.json").storage instanceof HttpStorage,
+  );
+  assert.throws(
+    () => openStorage("s3://bucket/p.json"),
+    (error) =>
+      error instanceof RangeError && /"s3"/.test(error.message) &&
+      /memory/.test(error.message),
+  );
+  const scratch = new MemoryStorage();
+  registerStorage("scratch", () => scratch);
+  assert.equal(openStorage("scratch://x/p.json").storage, scratch);
+});
+
+async function exerciseStorage(storage: Storage, root: string): Promise<void> {
+  const path = joinPath(root, "exp/sub/a.json");
+  await storage.writeFile(path, encoder.encode("[0, 1, 2]"));
+  assert.equal(decoder.decode(await storage.readFile(path)), "[0, 1, 2]");
+  assert.equal(await storage.isFile(path), true);
+  assert.equal(await storage.isDir(joinPath(root, "exp/sub")), true);
+  assert.equal(await storage.isFile(joinPath(root, "exp")), false);
+  await storage.writeFile(path, encoder.encode("[3]"));
+  assert.equal(decoder.decode(await storage.readFile(path)), "[3]");
+  await storage.copy(path, joinPath(root, "copy/a.json"));
+  assert.equal(
+    decoder.decode(await storage.readFile(joinPath(root, "copy/a.json"))),
+    "[3]",
+  );
+  await assert.rejects(
+    () => storage.readFile(joinPath(root, "missing.json")),
+    FileNotFoundError,
+  );
+  await storage.remove(joinPath(root, "copy/a.json"));
+  assert.equal(await storage.isFile(joinPath(root, "copy/a.json")), false);
+
+  // A failed write (the target is a folder) leaves neither a partial nor a temporary file.
+  await assert.rejects(() =>
+    storage.writeFile(joinPath(root, "exp/sub"), encoder.encode("x"))
+  );
+  assert.equal(await storage.isDir(joinPath(root, "exp/sub")), true);
+
+  // A transaction whose second rename fails puts the first file back as it was.
+  const first = joinPath(root, "project.json");
+  await storage.writeFile(first, encoder.encode("old"));
+  const failing = storage.transaction();
+  await failing.writeFile(first, encoder.encode("new"));
+  await failing.writeFile(joinPath(root, "exp/new.json"), encoder.encode("{}"));
+  await storage.makeDirs(joinPath(root, "exp/new.json")); // now the second target is a folder
+  await assert.rejects(() => failing.commit());
+  assert.equal(decoder.decode(await storage.readFile(first)), "old");
+
+  // A transaction that commits moves everything into place.
+  await storage.atomically(async (transaction) => {
+    await transaction.writeFile(first, encoder.encode("new"));
+    await transaction.writeFile(
+      joinPath(root, "exp/b.pkl"),
+      new Uint8Array([0x80, 4]),
+    );
+  });
+  assert.equal(decoder.decode(await storage.readFile(first)), "new");
+  assert.deepEqual(
+    await storage.readFile(joinPath(root, "exp/b.pkl")),
+    new Uint8Array([0x80, 4]),
+  );
+
+  // One that is aborted leaves nothing.
+  await assert.rejects(() =>
+    storage.atomically(async (transaction) => {
+      await transaction.writeFile(
+        joinPath(root, "exp/c.json"),
+        encoder.encode("1"),
+      );
+      throw new Error("user code failed");
+    })
+  );
+  assert.equal(await storage.isFile(joinPath(root, "exp/c.json")), false);
+}
+
+Deno.test("FileStorage writes atomically and commits or rolls back transactions", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await exerciseStorage(new FileStorage(), root);
+    assert.deepEqual(await listFiles(root), [
+      "exp/b.pkl",
+      "exp/sub/a.json",
+      "project.json",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("MemoryStorage behaves as FileStorage", async () => {
+  const storage = new MemoryStorage();
+  await exerciseStorage(storage, "/root");
+  // Temporary and backup files never outlive a write or a transaction.
+  assert.deepEqual(storage.paths(), [
+    "/root/exp/b.pkl",
+    "/root/exp/sub/a.json",
+    "/root/project.json",
+  ]);
+});
+
+Deno.test("HttpStorage reads over fetch and refuses writes", async () => {
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/team/features.json") {
+        return new Response(request.method === "HEAD" ? null : "[0, 1, 2]");
+      }
+      if (url.pathname === "/broken") {
+        return new Response("no", {
+          status: 500,
+        });
+      }
+      return new Response("missing", { status: 404 });
+    },
+  );
+  try {
+    const { storage, path } = openStorage(
+      `http://127.0.0.1:${server.addr.port}/team/features.json`,
+    );
+    assert.equal(decoder.decode(await storage.readFile(path)), "[0, 1, 2]");
+    assert.equal(await storage.isFile(path), true);
+    assert.equal(
+      await storage.isFile(`127.0.0.1:${server.addr.port}/team/other.json`),
+      false,
+    );
+    await assert.rejects(
+      () => storage.readFile(`127.0.0.1:${server.addr.port}/team/other.json`),
+      FileNotFoundError,
+    );
+    await assert.rejects(
+      () => storage.readFile(`127.0.0.1:${server.addr.port}/broken`),
+      /500/,
+    );
+    await assert.rejects(
+      () => storage.writeFile(path, encoder.encode("[]")),
+      ReadOnlyError,
+    );
+    assert.throws(() => storage.transaction(), ReadOnlyError);
+  } finally {
+    await server.shutdown();
+  }
+});
