@@ -1,0 +1,282 @@
+/**
+ * Bad input: whatever the bytes, `decode()` returns a value or throws `UnpicklingError` — never
+ * another error (`RangeError`, a wasm `RuntimeError`), never a hang, never memory or time out
+ * of proportion with the input. Resource bombs run in a worker with a deadline so that a hang
+ * fails the test instead of stalling the suite.
+ */
+
+import assert from "node:assert/strict";
+import { decode } from "../codec/mod.ts";
+import { UnpicklingError } from "../codec/errors.ts";
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function bytes(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
+  const chunks = parts.map((part) =>
+    typeof part === "string"
+      ? Uint8Array.from(part, (c) => c.charCodeAt(0))
+      : Uint8Array.from(part)
+  );
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** Decodes and reports how it ended; only `UnpicklingError` may escape `decode()`. */
+function outcome(data: Uint8Array): "value" | "rejected" | string {
+  try {
+    decode(data);
+    return "value";
+  } catch (error) {
+    return error instanceof UnpicklingError ? "rejected" : String(error);
+  }
+}
+
+const { vectors } = JSON.parse(
+  await Deno.readTextFile(
+    new URL("./fixtures/vectors/cpython_pickletester.json", import.meta.url),
+  ),
+) as { vectors: { data: string; cpython: string; kwargs: object }[] };
+const goodPickles = vectors
+  .filter((v) => v.cpython === "ok" && Object.keys(v.kwargs).length === 0)
+  .map((v) => fromBase64(v.data));
+
+Deno.test("bad input: every 1-byte input is rejected", () => {
+  const wrong: string[] = [];
+  for (let byte = 0; byte < 256; byte++) {
+    const result = outcome(new Uint8Array([byte]));
+    if (result !== "rejected") wrong.push(`0x${byte.toString(16)}: ${result}`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("bad input: every proper prefix of a good pickle is rejected", () => {
+  const wrong: string[] = [];
+  for (const pickle of goodPickles) {
+    // A pickle ends at its STOP; without it nothing is complete.
+    const stop = pickle.lastIndexOf(0x2e);
+    for (let end = 0; end < stop; end++) {
+      const result = outcome(pickle.subarray(0, end));
+      if (result !== "rejected") {
+        wrong.push(`${JSON.stringify([...pickle])}[:${end}]: ${result}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong.slice(0, 10), []);
+});
+
+Deno.test("bad input: mutated pickles decode or throw UnpicklingError", () => {
+  // A fixed-seed xorshift, so that a failure reproduces.
+  let seed = 0x9e3779b9;
+  const random = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const wrong: string[] = [];
+  let rejected = 0;
+  for (let round = 0; round < 4000; round++) {
+    const pickle = goodPickles[random(goodPickles.length)].slice();
+    for (let edits = 1 + random(3); edits > 0; edits--) {
+      pickle[random(pickle.length)] = random(256);
+    }
+    const result = outcome(pickle);
+    if (result === "rejected") rejected++;
+    else if (result !== "value") {
+      wrong.push(`${JSON.stringify([...pickle])}: ${result}`);
+    }
+  }
+  assert.deepEqual(wrong.slice(0, 10), []);
+  assert.ok(rejected > 0);
+});
+
+/** What a worker reports about one decode. */
+interface Report {
+  outcome: "value" | "rejected" | "other";
+  error?: string;
+  ms: number;
+  facts?: Record<string, unknown>;
+}
+
+const WORKER_SOURCE = `
+import { decode } from ${
+  JSON.stringify(new URL("../codec/mod.ts", import.meta.url).href)
+};
+import { UnpicklingError } from ${
+  JSON.stringify(new URL("../codec/errors.ts", import.meta.url).href)
+};
+function depth(value) {
+  let d = 0;
+  while (Array.isArray(value) && value.length > 0) { value = value[0]; d++; }
+  return d;
+}
+self.onmessage = ({ data }) => {
+  const start = performance.now();
+  try {
+    const value = decode(data);
+    const facts = {
+      type: typeof value,
+      hexLength: typeof value === "bigint" ? value.toString(16).length : undefined,
+      decimalLength: typeof value === "bigint" ? value.toString().length : undefined,
+      sharedPair: Array.isArray(value) && value.length === 2 ? value[0] === value[1] : undefined,
+      depth: depth(value),
+    };
+    self.postMessage({ outcome: "value", ms: performance.now() - start, facts });
+  } catch (error) {
+    self.postMessage({
+      outcome: error instanceof UnpicklingError ? "rejected" : "other",
+      error: String(error),
+      ms: performance.now() - start,
+    });
+  }
+};
+`;
+
+/** Decodes in a worker; a decode that outlives `deadlineMs` counts as a hang. */
+async function decodeApart(
+  data: Uint8Array,
+  deadlineMs = 20_000,
+): Promise<Report> {
+  const url = URL.createObjectURL(
+    new Blob([WORKER_SOURCE], { type: "text/javascript" }),
+  );
+  const worker = new Worker(url, { type: "module" });
+  let timer: number | undefined;
+  try {
+    return await new Promise<Report>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`decode still running after ${deadlineMs} ms`)),
+        deadlineMs,
+      );
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`worker died: ${event.message}`));
+      };
+      worker.postMessage(data);
+    });
+  } finally {
+    clearTimeout(timer);
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
+const le32 = (
+  n: number,
+) => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+const le64 = (
+  n: number,
+) => [...le32(n % 2 ** 32), ...le32(Math.floor(n / 2 ** 32))];
+
+function repeat(text: string, times: number): string {
+  return text.repeat(times);
+}
+
+/** The memo DAG ("billion laughs"): L0 = [], Li = [L(i-1), L(i-1)], 40 levels. */
+function memoDag(levels: number): Uint8Array {
+  const parts: (string | number[])[] = ["\x80\x04", "]", "\x94"];
+  for (let i = 1; i <= levels; i++) {
+    // L(i) = [memo[i-1], memo[i-1]] → memo[i]
+    parts.push("]", "\x94", "(", "j", le32(i - 1), "j", le32(i - 1), "e");
+  }
+  parts.push(".");
+  return bytes(...parts);
+}
+
+Deno.test("bad input: resource bombs end quickly, in proportion to their size", async (t) => {
+  const megabyte = 1 << 20;
+  await t.step(
+    "BINBYTES8 declaring 1 TiB with 10 bytes is rejected",
+    async () => {
+      const report = await decodeApart(
+        bytes("\x80\x04\x8e", le64(2 ** 40), "0123456789."),
+      );
+      assert.equal(report.outcome, "rejected", report.error);
+    },
+  );
+  await t.step("BINUNICODE declaring 4 GiB is rejected", async () => {
+    const report = await decodeApart(bytes("X", [255, 255, 255, 255], "ab."));
+    assert.equal(report.outcome, "rejected", report.error);
+  });
+  await t.step("FRAME declaring 1 TiB is rejected", async () => {
+    const report = await decodeApart(
+      bytes("\x80\x04\x95", le64(2 ** 40), "N."),
+    );
+    assert.equal(report.outcome, "rejected", report.error);
+  });
+  await t.step(
+    "sparse memo keys (LONG_BINPUT 2^28, 2^32-1) allocate nothing",
+    async () => {
+      for (const key of [2 ** 28, 2 ** 32 - 1]) {
+        const report = await decodeApart(
+          bytes("\x80\x02N", "r", le32(key), "0", "j", le32(key), "."),
+        );
+        assert.notEqual(report.outcome, "other", report.error);
+        assert.ok(report.ms < 1000, `${report.ms} ms`);
+      }
+    },
+  );
+  await t.step("a 1 MiB LONG4 decodes in linear time", async () => {
+    const payload = new Uint8Array(megabyte).fill(0x11);
+    payload[megabyte - 1] = 0x01;
+    const report = await decodeApart(
+      bytes("\x80\x02\x8b", le32(megabyte), payload, "."),
+    );
+    assert.equal(report.outcome, "value", report.error);
+    assert.equal(report.facts?.hexLength, 2 * megabyte - 1);
+    assert.ok(report.ms < 2000, `${report.ms} ms`);
+  });
+  await t.step("a 100k-digit text LONG is exact or rejected", async () => {
+    const report = await decodeApart(
+      bytes("L1", repeat("0", 99_999), "L\n."),
+    );
+    assert.notEqual(report.outcome, "other", report.error);
+    if (report.outcome === "value") {
+      assert.equal(report.facts?.decimalLength, 100_000);
+    }
+  });
+  await t.step(
+    "1e6 nested lists: a value or a depth error, never a stack overflow",
+    async () => {
+      const n = 1_000_000;
+      const report = await decodeApart(
+        bytes("\x80\x02", repeat("]", n), repeat("a", n - 1), "."),
+      );
+      assert.notEqual(report.outcome, "other", report.error);
+      if (report.outcome === "value") assert.equal(report.facts?.depth, n - 1);
+    },
+  );
+  await t.step("1e6 MARKs then TUPLE", async () => {
+    const report = await decodeApart(bytes(repeat("(", 1_000_000), "t."));
+    assert.notEqual(report.outcome, "other", report.error);
+  });
+  await t.step(
+    "a 40-level memo DAG keeps its sharing instead of expanding",
+    async () => {
+      const report = await decodeApart(memoDag(40));
+      assert.notEqual(report.outcome, "other", report.error);
+      if (report.outcome === "value") {
+        assert.equal(
+          report.facts?.sharedPair,
+          true,
+        );
+      }
+      assert.ok(report.ms < 1000, `${report.ms} ms`);
+    },
+  );
+  await t.step("GET of a missing memo key is rejected", async () => {
+    for (
+      const data of [bytes("h\x05."), bytes("j", le32(7), "."), bytes("g3\n.")]
+    ) {
+      assert.equal((await decodeApart(data)).outcome, "rejected");
+    }
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Differential tests against CPython: `tests/python/corpus.py` pickles a broad catalogue of
+ * values at protocols 0–5 (and hand-written Python 2 pickles), in the numpy 2 venv and, for the
+ * numpy/pandas cases, in the numpy 1.x venv; each case carries what CPython's symbolic
+ * unpickler says the pickle holds. Our decoder must produce the same value, in both number
+ * modes, or reject what CPython rejects with an `UnpicklingError`.
+ */
+
+import { decode, type DecodeOptions } from "../codec/mod.ts";
+import { UnpicklingError } from "../codec/errors.ts";
+import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
+import { type PythonEnv, pythonPath } from "./_python.ts";
+
+interface Case {
+  group: string;
+  name: string;
+  protocol: number | null;
+  pickle: string;
+  options: { encoding?: DecodeOptions["encoding"] };
+  buffers?: string[];
+  expected: { ok: Tagged } | { error: string; message: string };
+  checkedAgainstReal: boolean;
+}
+
+interface Corpus {
+  python: string;
+  numpy: string | null;
+  cases: Case[];
+}
+
+async function generate(env: PythonEnv, args: string[]): Promise<Corpus> {
+  const script = new URL("./python/corpus.py", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(pythonPath(env), {
+    args: [script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `corpus.py (${env}) failed:\n${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Decodes one case in both number modes; returns the problems found. */
+function check(testCase: Case): string[] {
+  const data = fromBase64(testCase.pickle);
+  const problems: string[] = [];
+  const label = testCase.protocol === null
+    ? "hand-written"
+    : `protocol ${testCase.protocol}`;
+  for (const exact of [true, false]) {
+    const options: DecodeOptions = {
+      ...testCase.options,
+      exact,
+      buffers: testCase.buffers?.map(fromBase64),
+    };
+    let value: unknown;
+    try {
+      value = decode(data, options);
+    } catch (error) {
+      if (!("error" in testCase.expected)) {
+        problems.push(`${label}, exact=${exact}: threw ${error}`);
+      } else if (!(error instanceof UnpicklingError)) {
+        problems.push(
+          `${label}: CPython raises ${testCase.expected.error}, we threw ${error} (not an UnpicklingError)`,
+        );
+      }
+      continue;
+    }
+    if ("error" in testCase.expected) {
+      problems.push(
+        `${label}: CPython raises ${testCase.expected.error} (${testCase.expected.message}), we decoded it`,
+      );
+      continue;
+    }
+    let tagged: Tagged;
+    try {
+      tagged = toTagged(value, { exact });
+    } catch (error) {
+      problems.push(`${label}, exact=${exact}: ${error}`);
+      continue;
+    }
+    const difference = compareTagged(tagged, testCase.expected.ok, {
+      looseFloats: !exact,
+    });
+    if (difference !== null) {
+      problems.push(`${label}, exact=${exact}: ${difference}`);
+    }
+  }
+  return problems;
+}
+
+const [numpy2, numpy1] = await Promise.all([
+  generate("default", []),
+  generate("numpy1", ["--scientific-only"]),
+]);
+
+for (
+  const [label, corpus] of [
+    [`CPython ${numpy2.python}, numpy ${numpy2.numpy}`, numpy2],
+    [`numpy ${numpy1.numpy}`, numpy1],
+  ] as const
+) {
+  const groups = new Map<string, Map<string, Case[]>>();
+  for (const testCase of corpus.cases) {
+    const group = groups.get(testCase.group) ?? new Map<string, Case[]>();
+    groups.set(testCase.group, group);
+    const cases = group.get(testCase.name) ?? [];
+    group.set(testCase.name, cases);
+    cases.push(testCase);
+  }
+  for (const [group, byName] of groups) {
+    Deno.test(`differential (${label}): ${group}`, async (t) => {
+      for (const [name, cases] of byName) {
+        await t.step(name, () => {
+          const problems = cases.flatMap(check);
+          if (problems.length > 0) {
+            throw new Error(
+              `${problems.length} mismatch(es):\n  ${problems.join("\n  ")}`,
+            );
+          }
+        });
+      }
+    });
+  }
+}
