@@ -1,0 +1,186 @@
+/**
+ * The encoder checked by CPython: every value of `_encode_cases.ts`, encoded at each protocol,
+ * must load in CPython's `pickle.loads` to the value the Python expression builds (same types
+ * all the way down), print the pinned `repr`, and equal `pickle.dumps` of that value byte for
+ * byte where the table says CPython's output is deterministic.
+ */
+
+import assert from "node:assert/strict";
+import { encode } from "../codec/encode.ts";
+import { ALL, ENCODE_CASES } from "./_encode_cases.ts";
+import { runPython } from "./_python.ts";
+
+const CHECKER = String.raw`
+import argparse, array, base64, collections, datetime, decimal, fractions, json, math, pickle
+import pickletools, sys, uuid, io
+import numpy as np
+
+def depth(x):
+    n = 0
+    while x:
+        x = x[0]
+        n += 1
+    return n
+
+def same(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, complex):
+        return same(a.real, b.real) and same(a.imag, b.imag)
+    if isinstance(a, collections.deque):
+        return a.maxlen == b.maxlen and same(list(a), list(b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        if isinstance(a, collections.defaultdict) and a.default_factory is not b.default_factory:
+            return False
+        return len(a) == len(b) and all(same(ka, kb) and same(va, vb)
+                                        for (ka, va), (kb, vb) in zip(a.items(), b.items()))
+    if isinstance(a, (set, frozenset)):
+        return a == b
+    if isinstance(a, np.ndarray):
+        # numpy's _reconstruct loads a non-native byte order as native: compare modulo order.
+        if a.dtype.newbyteorder("<") != b.dtype.newbyteorder("<") or a.shape != b.shape \
+                or a.flags.f_contiguous != b.flags.f_contiguous \
+                or a.flags.c_contiguous != b.flags.c_contiguous:
+            return False
+        return same(a.tolist(), b.tolist())
+    if isinstance(a, np.generic):
+        return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if isinstance(a, array.array):
+        return a.typecode == b.typecode and a.tobytes() == b.tobytes()
+    if isinstance(a, decimal.Decimal):
+        return str(a) == str(b)
+    if isinstance(a, argparse.Namespace):
+        return vars(a) == vars(b)
+    return a == b and repr(a) == repr(b)
+
+def dis(data):
+    out = io.StringIO()
+    try:
+        pickletools.dis(data, out)
+    except Exception as exc:
+        out.write("dis failed: %r" % exc)
+    return out.getvalue()[:20000]
+
+results = []
+for case in json.load(sys.stdin):
+    value = eval(case["py"])
+    for protocol, encoded in case["pickles"].items():
+        ours = base64.b64decode(encoded)
+        protocol = int(protocol)
+        result = {"name": case["name"], "protocol": protocol}
+        try:
+            loaded = pickle.loads(ours)
+        except Exception as exc:
+            result["error"] = "%s: %s" % (type(exc).__name__, exc)
+            result["dis"] = dis(ours)
+            results.append(result)
+            continue
+        if case.get("check"):
+            result["equal"] = bool(eval(case["check"], globals(), {"x": loaded, "v": value}))
+        else:
+            result["equal"] = same(loaded, value)
+        if "repr" in case:
+            result["repr"] = repr(loaded)
+        if case["compare"]:
+            theirs = pickle.dumps(value, protocol=protocol)
+            result["identical"] = theirs == ours
+            if theirs != ours:
+                result["ours"] = dis(ours)
+                result["theirs"] = dis(theirs)
+        results.append(result)
+json.dump(results, sys.stdout)
+`;
+
+interface Result {
+  name: string;
+  protocol: number;
+  error?: string;
+  dis?: string;
+  equal?: boolean;
+  repr?: string;
+  identical?: boolean;
+  ours?: string;
+  theirs?: string;
+}
+
+function base64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return btoa(text);
+}
+
+const payload = ENCODE_CASES.map((c) => {
+  const pickles: Record<string, string> = {};
+  for (const protocol of c.protocols ?? ALL) {
+    pickles[protocol] = base64(
+      encode(c.js(), { protocol, exact: c.exact ?? false }),
+    );
+  }
+  return {
+    name: c.name,
+    py: c.py,
+    check: c.check,
+    repr: c.repr,
+    pickles,
+    compare: (c.identical ?? ALL).length > 0,
+  };
+});
+
+const { stdout } = await runPython(CHECKER, [], {
+  stdin: new TextEncoder().encode(JSON.stringify(payload)),
+});
+const results: Result[] = JSON.parse(new TextDecoder().decode(stdout));
+
+let identicalCount = 0;
+let comparedCount = 0;
+for (const testCase of ENCODE_CASES) {
+  Deno.test(`encode → pickle.loads: ${testCase.name}`, () => {
+    const mine = results.filter((r) => r.name === testCase.name);
+    assert.equal(mine.length, (testCase.protocols ?? ALL).length);
+    for (const result of mine) {
+      const at = `protocol ${result.protocol}`;
+      assert.equal(
+        result.error,
+        undefined,
+        `${at}: ${result.error}\n${result.dis}`,
+      );
+      assert.ok(
+        result.equal,
+        `${at}: loads to a different value (${result.repr})`,
+      );
+      if (testCase.repr !== undefined) {
+        assert.equal(result.repr, testCase.repr, at);
+      }
+      const mustMatch = (testCase.identical ?? ALL).includes(result.protocol);
+      if (mustMatch) {
+        assert.ok(
+          result.identical,
+          `${at}: not byte-identical to pickle.dumps\nours:\n${result.ours}\ntheirs:\n${result.theirs}`,
+        );
+      }
+    }
+  });
+}
+
+Deno.test("encode: byte-identity with pickle.dumps (summary)", () => {
+  for (const result of results) {
+    if (result.identical === undefined) continue;
+    comparedCount++;
+    if (result.identical) identicalCount++;
+    else if (Deno.env.get("ENCODE_SHOW_DIFF")) {
+      console.log(
+        `${result.name} p${result.protocol}\nours:\n${result.ours}\ntheirs:\n${result.theirs}`,
+      );
+    }
+  }
+  console.log(
+    `byte-identical to CPython's pickle.dumps: ${identicalCount} of ${comparedCount} (case × protocol)`,
+  );
+  assert.ok(comparedCount > 0);
+});
