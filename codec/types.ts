@@ -274,7 +274,8 @@ export class DType {
    * @param names Field names of a structured dtype, or `null`.
    * @param fields Field descriptions of a structured dtype (`name → [dtype, offset, title?]`), or `null`.
    * @param subarray `[base dtype, shape]` of a subarray dtype, or `null`.
-   * @param metadata Extra state: for datetime64/timedelta64 the unit tuple, else `null`.
+   * @param metadata Extra state: for datetime64/timedelta64 the unit tuple `(unit, count, 1, 1)`
+   * (`unit` as bytes such as `b"ms"`), else the dtype's metadata dict, or `null`.
    * @param state The full pickled state tuple, kept so that `encode()` writes it back unchanged.
    */
   constructor(
@@ -288,7 +289,21 @@ export class DType {
     readonly state: unknown = null,
   ) {}
 
-  /** @returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, …). */
+  /** The `[unit]` suffix of a datetime64/timedelta64 name (`"[ms]"`, `"[10s]"`), from the metadata. */
+  #unit(): string {
+    const metadata = this.metadata;
+    if (!Array.isArray(metadata)) return "";
+    const unit = metadata[0] instanceof Uint8Array
+      ? String.fromCharCode(...metadata[0])
+      : metadata[0];
+    if (typeof unit !== "string") return "";
+    const count = metadata[1];
+    return unit === "generic"
+      ? ""
+      : `[${count === 1 || count === 1n ? "" : String(count)}${unit}]`;
+  }
+
+  /** @returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …). */
   get name(): string {
     const kind = this.str[0];
     const bits = this.itemsize * 8;
@@ -312,9 +327,9 @@ export class DType {
       case "S":
         return `bytes${bits}`;
       case "M":
-        return "datetime64";
+        return `datetime64${this.#unit()}`;
       case "m":
-        return "timedelta64";
+        return `timedelta64${this.#unit()}`;
       default:
         return `void${bits}`;
     }
