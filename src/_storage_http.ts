@@ -31,6 +31,8 @@ export class HttpStorage extends Storage {
   #fetch: typeof fetch;
 
   /**
+   * Makes a storage that reads `protocol://host/path` URLs.
+   *
    * @param protocol `"http"` or `"https"`.
    * @param options Headers and the `fetch` to use.
    */

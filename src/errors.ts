@@ -20,6 +20,8 @@
  */
 export class LazyscribeError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What went wrong and where.
    * @param options The error's `cause`, if any.
    */

@@ -105,6 +105,8 @@ export class JSONDecodeError extends SyntaxError {
   readonly column: number;
 
   /**
+   * Makes the error, with Python's line and column.
+   *
    * @param reason What is wrong.
    * @param text The whole text being parsed.
    * @param position Where in `text`.
@@ -154,23 +156,20 @@ export function floatRepr(value: number): string {
   if (Number.isNaN(value)) return "nan";
   if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
-  const sign = value < 0 ? "-" : "";
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    // Here both languages write plain decimals of the same shortest digits; Python adds ".0".
+    // Outside, Python uses an exponent, with at least two digits.
+    const text = String(value);
+    return text.includes(".") ? text : `${text}.0`;
+  }
   // toExponential() without digits gives the shortest round-trip digits, as Python's repr does.
-  const [mantissa, exponentText] = Math.abs(value).toExponential().split("e");
+  const [mantissa, exponentText] = magnitude.toExponential().split("e");
   const digits = mantissa.replace(".", "");
   const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) {
-    const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const magnitude = String(Math.abs(exponent)).padStart(2, "0");
-    return `${sign}${head}e${exponent < 0 ? "-" : "+"}${magnitude}`;
-  }
-  if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
-  if (exponent + 1 >= digits.length) {
-    return `${sign}${digits}${"0".repeat(exponent + 1 - digits.length)}.0`;
-  }
-  return `${sign}${digits.slice(0, exponent + 1)}.${
-    digits.slice(exponent + 1)
-  }`;
+  const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const power = String(Math.abs(exponent)).padStart(2, "0");
+  return `${value < 0 ? "-" : ""}${head}e${exponent < 0 ? "-" : "+"}${power}`;
 }
 
 // Python's ESCAPE_ASCII and ESCAPE patterns: what needs escaping with and without ensure_ascii.
@@ -207,11 +206,11 @@ function quote(text: string, ensureAscii: boolean): string {
   return out + '"';
 }
 
-/** A container being written: its items as [key text or null, value] pairs and the next one. */
+/** A container being written: its keys (for objects), its values and the next one. */
 interface Frame {
   readonly container: object;
-  readonly items: [string | null, unknown][];
-  readonly isObject: boolean;
+  readonly keys: readonly string[] | null;
+  readonly values: readonly unknown[];
   index: number;
 }
 
@@ -339,38 +338,46 @@ export function dumps(
     if (open.has(container)) {
       throw new RangeError("Circular reference detected");
     }
-    const isObject = !Array.isArray(container);
-    const items = isObject
-      ? objectItems(container, keyText, sortKeys)
-      : (container as unknown[]).map((
-        element,
-      ): [null, unknown] => [null, element]);
-    if (items.length === 0) {
-      out += isObject ? "{}" : "[]";
+    let keys: string[] | null = null;
+    let values: readonly unknown[];
+    if (Array.isArray(container)) {
+      values = container;
+    } else {
+      keys = [];
+      const objectValues: unknown[] = [];
+      for (const [key, item] of objectItems(container, keyText, sortKeys)) {
+        keys.push(key);
+        objectValues.push(item);
+      }
+      values = objectValues;
+    }
+    if (values.length === 0) {
+      out += keys === null ? "[]" : "{}";
       return;
     }
     open.add(container);
-    stack.push({ container, items, isObject, index: 0 });
-    out += isObject ? "{" : "[";
+    stack.push({ container, keys, values, index: 0 });
+    out += keys === null ? "[" : "{";
   };
 
   begin(value);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     const depth = stack.length;
-    if (frame.index === frame.items.length) {
+    const index = frame.index++;
+    if (index === frame.values.length) {
       stack.pop();
       open.delete(frame.container);
       if (indent !== null) out += "\n" + indent.repeat(depth - 1);
-      out += frame.isObject ? "}" : "]";
+      out += frame.keys === null ? "]" : "}";
       continue;
     }
-    const [key, item] = frame.items[frame.index];
-    if (frame.index > 0) out += itemSeparator;
+    if (index > 0) out += itemSeparator;
     if (indent !== null) out += "\n" + indent.repeat(depth);
-    frame.index++;
-    if (key !== null) out += quote(key, ensureAscii) + keySeparator;
-    begin(item);
+    if (frame.keys !== null) {
+      out += quote(frame.keys[index], ensureAscii) + keySeparator;
+    }
+    begin(frame.values[index]);
   }
   return out;
 }
@@ -400,7 +407,7 @@ function objectItems(
   container: object,
   keyText: (key: unknown) => string | null,
   sortKeys: boolean,
-): [string | null, unknown][] {
+): [string, unknown][] {
   const entries: [unknown, unknown][] = container instanceof Map
     ? [...container]
     : Object.entries(container);
@@ -418,7 +425,7 @@ function objectItems(
     }
     entries.sort(kind === "str" ? compareStringKeys : compareNumberKeys);
   }
-  const items: [string | null, unknown][] = [];
+  const items: [string, unknown][] = [];
   for (const [key, item] of entries) {
     const text = keyText(key);
     if (text !== null) items.push([text, item]);
@@ -498,7 +505,6 @@ function pythonTypeName(value: unknown): string {
   }
 }
 
-const WHITESPACE = /[ \t\n\r]*/y;
 const NUMBER = /(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;
 // deno-lint-ignore no-control-regex -- a raw control character ends the run (Python rejects it)
 const PLAIN_STRING_RUN = /[^"\\\x00-\x1f]*/y;
@@ -551,9 +557,12 @@ export function loads(
   }
   let position = 0;
   const skipWhitespace = (): void => {
-    WHITESPACE.lastIndex = position;
-    WHITESPACE.test(text);
-    position = WHITESPACE.lastIndex;
+    for (; position < text.length; position++) {
+      const code = text.charCodeAt(position);
+      if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) {
+        break;
+      }
+    }
   };
 
   const readString = (): string => {

@@ -24,6 +24,8 @@ import { ReadOnlyError } from "./errors.ts";
  */
 export class FileNotFoundError extends Error {
   /**
+   * Makes the error.
+   *
    * @param path The path that does not exist.
    * @param protocol The storage's protocol.
    * @param options The underlying error, if any.
