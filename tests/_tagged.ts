@@ -449,6 +449,13 @@ export function compareTagged(
   while (work.length > 0) {
     const [a, e, path] = work.pop()!;
     const differ = `at ${path}: expected ${show(e)}, got ${show(a)}`;
+    if (
+      options.looseFloats && isObject(e) && "$float" in e &&
+      typeof a === "number"
+    ) {
+      if (!Object.is(a, e.$float)) return differ;
+      continue;
+    }
     if (typeof e === "number" || typeof a === "number") {
       if (!Object.is(a, e)) return differ;
       continue;
@@ -466,10 +473,6 @@ export function compareTagged(
         continue;
       }
       if (a !== e) return differ;
-      continue;
-    }
-    if (options.looseFloats && "$float" in e && typeof a === "number") {
-      if (!Object.is(a, e.$float)) return differ;
       continue;
     }
     if ("$ref" in e || "$ref" in a) {

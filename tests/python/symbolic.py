@@ -768,12 +768,13 @@ def _reconstructor_handler(norm, record, native):
         native.identity = None
         native.fields = _uuid_fields(record.state)
         return
-    as_newobj = Record("newobj", cls, SymTuple([]))
-    as_newobj.state = record.state
-    as_newobj.listitems = record.listitems
-    as_newobj.dictitems = record.dictitems
-    as_newobj.setitems = record.setitems
-    node = norm.node(as_newobj)
+    node = Record("newobj", cls, SymTuple([]))
+    # Registered before its parts are normalized: the state may refer back to the object.
+    norm.done[id(record)] = node
+    node.state = MISSING if record.state is MISSING else norm.node(record.state)
+    node.listitems = [norm.node(v) for v in record.listitems]
+    node.dictitems = norm.node(record.dictitems)
+    node.setitems = [norm.node(v) for v in record.setitems]
     native.identity = "all"
     native.fields = [("$same", node)]
 

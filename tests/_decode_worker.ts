@@ -1,0 +1,43 @@
+/**
+ * A worker that decodes one pickle and reports how it ended, so that `bad_input_test.ts` can
+ * put a deadline on a decode (a hang must fail the test, not stall the suite).
+ */
+
+import { decode } from "../codec/mod.ts";
+import { UnpicklingError } from "../codec/errors.ts";
+
+/** The length of the chain of first elements: how deep a nested list is. */
+function depth(value: unknown): number {
+  let levels = 0;
+  while (Array.isArray(value) && value.length > 0) {
+    value = value[0];
+    levels++;
+  }
+  return levels;
+}
+
+self.onmessage = ({ data }: MessageEvent<Uint8Array>) => {
+  const start = performance.now();
+  try {
+    const value = decode(data);
+    const facts = {
+      hexLength: typeof value === "bigint" ? value.toString(16).length : null,
+      decimalLength: typeof value === "bigint" ? value.toString().length : null,
+      sharedPair: Array.isArray(value) && value.length === 2
+        ? value[0] === value[1]
+        : null,
+      depth: depth(value),
+    };
+    self.postMessage({
+      outcome: "value",
+      ms: performance.now() - start,
+      facts,
+    });
+  } catch (error) {
+    self.postMessage({
+      outcome: error instanceof UnpicklingError ? "rejected" : "other",
+      error: String(error),
+      ms: performance.now() - start,
+    });
+  }
+};
