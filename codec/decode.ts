@@ -488,6 +488,7 @@ class Machine implements ReducerScope {
   readonly #settings: Settings;
   readonly #data: Uint8Array;
   readonly #stack: unknown[] = [];
+  #sp = 0;
   readonly #memo: unknown[] = [];
   readonly #globals = new Map<string, Map<string, PyGlobal>>();
   readonly #reducers = new Map<PyGlobal, Reducer>();
@@ -508,6 +509,10 @@ class Machine implements ReducerScope {
 
   expectBuild(target: object, builder: Builder, required: boolean): void {
     this.#builds.set(target, [builder, required]);
+  }
+
+  newObject(cls: unknown, args: Tuple): unknown {
+    return this.#call("newobj", cls, args);
   }
 
   /** The result, once `STOP` ran and every object that needs a `BUILD` got it. */
@@ -537,10 +542,12 @@ class Machine implements ReducerScope {
     const text = block[6] === 0 ? "" : textDecoder.decode(
       new Uint8Array(codec.memory.buffer, block[5], block[6]),
     );
+    // The stack never shrinks: `sp` is its height, so pops cost no reallocation.
     const stack = this.#stack;
     const memo = this.#memo;
     const data = this.#data;
     const exact = this.exact;
+    let sp = this.#sp;
     let tape = this.#tape;
     let floats = this.#floats;
     let pc = 0;
@@ -553,28 +560,28 @@ class Machine implements ReducerScope {
       const op = tape[pc++];
       switch (op) {
         case 0: // STOP
-          this.#result = stack.pop();
-          return;
+          this.#result = stack[--sp];
+          break;
         case 1: // NONE
-          stack.push(null);
+          stack[sp++] = null;
           break;
         case 2: // TRUE
-          stack.push(true);
+          stack[sp++] = true;
           break;
         case 3: // FALSE
-          stack.push(false);
+          stack[sp++] = false;
           break;
         case 4: // INT32
-          stack.push(exact ? BigInt(tape[pc++]) : tape[pc++]);
+          stack[sp++] = exact ? BigInt(tape[pc++]) : tape[pc++];
           break;
         case 5: { // INT_F64
           const value = floats[fp++];
-          stack.push(exact ? BigInt(value) : value);
+          stack[sp++] = exact ? BigInt(value) : value;
           break;
         }
         case 6: { // INT_TEXT
           const value = BigInt(text.slice(tp, tp += tape[pc++]));
-          stack.push(exact ? value : demote(value));
+          stack[sp++] = exact ? value : demote(value);
           break;
         }
         case 7: { // INT_HEX
@@ -583,181 +590,166 @@ class Machine implements ReducerScope {
             ? 0n
             : BigInt("0x" + text.slice(tp, tp += length));
           if (tape[pc++] === 1) value = -value;
-          stack.push(exact ? value : demote(value));
+          stack[sp++] = exact ? value : demote(value);
           break;
         }
         case 8: // FLOAT
-          stack.push(floats[fp++]);
+          stack[sp++] = floats[fp++];
           break;
         case 9: // STR
-          stack.push(text.slice(tp, tp += tape[pc++]));
+          stack[sp++] = text.slice(tp, tp += tape[pc++]);
           break;
         case 10: { // STR16
           const count = tape[pc++];
-          stack.push(unitsText(this.#units, up, count));
+          stack[sp++] = unitsText(this.#units, up, count);
           up += count;
           break;
         }
         case 11: { // BYTES
           const start = wideWord(tape, pc);
-          stack.push(data.subarray(start, start + wideWord(tape, pc + 2)));
+          stack[sp++] = data.subarray(start, start + wideWord(tape, pc + 2));
           pc += 4;
           break;
         }
-        case 12: { // BYTEARRAY
-          stack.push(
-            new ByteArray(
-              data.buffer as ArrayBuffer,
-              data.byteOffset + wideWord(tape, pc),
-              wideWord(tape, pc + 2),
-            ),
+        case 12: // BYTEARRAY
+          stack[sp++] = new ByteArray(
+            data.buffer as ArrayBuffer,
+            data.byteOffset + wideWord(tape, pc),
+            wideWord(tape, pc + 2),
           );
           pc += 4;
           break;
-        }
         case 13: // ARENA_BYTES
-          stack.push(this.#arena.slice(bp, bp += tape[pc++]));
+          stack[sp++] = this.#arena.slice(bp, bp += tape[pc++]);
           break;
         case 14: // EMPTY_LIST
-          stack.push([]);
+          stack[sp++] = [];
           break;
         case 15: // EMPTY_DICT
-          stack.push(new Map());
+          stack[sp++] = new Map();
           break;
         case 16: // EMPTY_SET
-          stack.push(new Set());
+          stack[sp++] = new Set();
           break;
         case 17: { // LIST
-          const count = tape[pc++];
-          stack.push(
-            count === 0 ? [] : stack.splice(stack.length - count, count),
-          );
+          const base = sp - tape[pc++];
+          const list = stack.slice(base, sp);
+          sp = base;
+          stack[sp++] = list;
           break;
         }
         case 18: { // TUPLE
-          const base = stack.length - tape[pc++];
+          const base = sp - tape[pc++];
           const tuple = new Tuple();
-          for (let i = base; i < stack.length; i++) tuple.push(stack[i]);
-          stack.length = base;
-          stack.push(tuple);
+          for (let i = base; i < sp; i++) tuple.push(stack[i]);
+          sp = base;
+          stack[sp++] = tuple;
           break;
         }
         case 19: { // DICT
-          const base = stack.length - 2 * tape[pc++];
+          const base = sp - 2 * tape[pc++];
           const dict = new Map();
-          for (let i = base; i < stack.length; i += 2) {
-            dict.set(stack[i], stack[i + 1]);
-          }
-          stack.length = base;
-          stack.push(dict);
+          for (let i = base; i < sp; i += 2) dict.set(stack[i], stack[i + 1]);
+          sp = base;
+          stack[sp++] = dict;
           break;
         }
         case 20: { // FROZENSET
-          const base = stack.length - tape[pc++];
+          const base = sp - tape[pc++];
           const set = new FrozenSet();
-          for (let i = base; i < stack.length; i++) set.add(stack[i]);
-          stack.length = base;
-          stack.push(set);
+          for (let i = base; i < sp; i++) set.add(stack[i]);
+          sp = base;
+          stack[sp++] = set;
           break;
         }
         case 21: { // APPEND
-          const target = stack[stack.length - 2];
+          const target = stack[sp - 2];
           if (Array.isArray(target) && target.constructor === Array) {
-            target.push(stack.pop());
+            target.push(stack[sp - 1]);
           } else {
-            this.#extend(target, stack.length - 1, "APPEND");
+            this.#extend(target, sp - 1, sp, "APPEND");
           }
+          sp--;
           break;
         }
         case 22: { // APPENDS
-          const base = stack.length - tape[pc++];
+          const base = sp - tape[pc++];
           const target = stack[base - 1];
           if (Array.isArray(target) && target.constructor === Array) {
-            for (let i = base; i < stack.length; i++) target.push(stack[i]);
-            stack.length = base;
+            for (let i = base; i < sp; i++) target.push(stack[i]);
           } else {
-            this.#extend(target, base, "APPENDS");
+            this.#extend(target, base, sp, "APPENDS");
           }
+          sp = base;
           break;
         }
         case 23: { // SETITEM
-          const base = stack.length - 2;
-          const target = stack[base - 1];
-          if (target instanceof Map) {
-            target.set(stack[base], stack[base + 1]);
-            stack.length = base;
-          } else {
-            this.#setItems(target, base, "SETITEM");
-          }
+          const target = stack[sp - 3];
+          if (target instanceof Map) target.set(stack[sp - 2], stack[sp - 1]);
+          else this.#setItems(target, sp - 2, sp, "SETITEM");
+          sp -= 2;
           break;
         }
         case 24: { // SETITEMS
-          const base = stack.length - 2 * tape[pc++];
+          const base = sp - 2 * tape[pc++];
           const target = stack[base - 1];
           if (target instanceof Map) {
-            for (let i = base; i < stack.length; i += 2) {
+            for (let i = base; i < sp; i += 2) {
               target.set(stack[i], stack[i + 1]);
             }
-            stack.length = base;
           } else {
-            this.#setItems(target, base, "SETITEMS");
+            this.#setItems(target, base, sp, "SETITEMS");
           }
+          sp = base;
           break;
         }
         case 25: { // ADDITEMS
-          const base = stack.length - tape[pc++];
+          const base = sp - tape[pc++];
           const target = stack[base - 1];
           if (target instanceof Set && !(target instanceof FrozenSet)) {
-            for (let i = base; i < stack.length; i++) target.add(stack[i]);
-            stack.length = base;
+            for (let i = base; i < sp; i++) target.add(stack[i]);
           } else if (target instanceof PyObject) {
-            for (let i = base; i < stack.length; i++) {
-              target.setItems.push(stack[i]);
-            }
-            stack.length = base;
+            for (let i = base; i < sp; i++) target.setItems.push(stack[i]);
           } else {
             throw new UnpicklingError(
               `ADDITEMS cannot add items to a ${typeName(target)}`,
             );
           }
+          sp = base;
           break;
         }
         case 26: // POP
-          stack.length -= tape[pc++];
+          sp -= tape[pc++];
           break;
         case 27: // DUP
-          stack.push(stack[stack.length - 1]);
+          stack[sp] = stack[sp - 1];
+          sp++;
           break;
         case 28: // PUT
-          memo[tape[pc++]] = stack[stack.length - 1];
+          memo[tape[pc++]] = stack[sp - 1];
           break;
         case 29: // GET
-          stack.push(memo[tape[pc++]]);
+          stack[sp++] = memo[tape[pc++]];
           break;
-        case 30: { // GLOBAL
-          const name = stack.pop();
-          stack.push(this.#global(stack.pop(), name));
+        case 30: // GLOBAL
+          sp--;
+          stack[sp - 1] = this.#global(stack[sp - 1], stack[sp]);
           break;
-        }
-        case 31: { // REDUCE
-          const args = stack.pop();
-          stack.push(this.#call("reduce", stack.pop(), args));
+        case 31: // REDUCE
+          sp--;
+          stack[sp - 1] = this.#call("reduce", stack[sp - 1], stack[sp]);
           break;
-        }
-        case 32: { // BUILD
-          const state = stack.pop();
-          this.#build(stack[stack.length - 1], state);
+        case 32: // BUILD
+          sp--;
+          this.#build(stack[sp - 1], stack[sp]);
           break;
-        }
-        case 33: { // NEWOBJ
-          const args = stack.pop();
-          stack.push(this.#call("newobj", stack.pop(), args));
+        case 33: // NEWOBJ
+          sp--;
+          stack[sp - 1] = this.#call("newobj", stack[sp - 1], stack[sp]);
           break;
-        }
         case 34: { // NEWOBJ_EX
-          const kwargs = stack.pop();
-          const args = stack.pop();
-          const cls = stack.pop();
+          sp -= 2;
+          const kwargs = stack[sp + 1];
           if (!(kwargs instanceof Map)) {
             throw new UnpicklingError(
               `NEWOBJ_EX keyword arguments must be a dict, not a ${
@@ -765,36 +757,34 @@ class Machine implements ReducerScope {
               }`,
             );
           }
-          stack.push(
-            kwargs.size === 0
-              ? this.#call("newobj", cls, args)
-              : this.#record("newobj_ex", cls, args, kwargs),
-          );
+          stack[sp - 1] = kwargs.size === 0
+            ? this.#call("newobj", stack[sp - 1], stack[sp])
+            : this.#record("newobj_ex", stack[sp - 1], stack[sp], kwargs);
           break;
         }
         case 35: { // INST
-          const name = stack.pop();
-          const cls = this.#global(stack.pop(), name);
-          const base = stack.length - tape[pc++];
+          sp -= 2;
+          const cls = this.#global(stack[sp], stack[sp + 1]);
+          const base = sp - tape[pc++];
           const args = new Tuple();
-          for (let i = base; i < stack.length; i++) args.push(stack[i]);
-          stack.length = base;
-          stack.push(new PyObject("inst", cls, args));
+          for (let i = base; i < sp; i++) args.push(stack[i]);
+          sp = base;
+          stack[sp++] = new PyObject("inst", cls, args);
           break;
         }
         case 36: { // OBJ
-          const base = stack.length - tape[pc++];
+          const base = sp - tape[pc++];
           const args = new Tuple();
-          for (let i = base; i < stack.length; i++) args.push(stack[i]);
-          stack.length = base - 1;
-          stack.push(new PyObject("obj", stack[base - 1], args));
+          for (let i = base; i < sp; i++) args.push(stack[i]);
+          sp = base;
+          stack[sp - 1] = new PyObject("obj", stack[sp - 1], args);
           break;
         }
         case 37: // PERSID
         case 38: { // BINPERSID
           const at = wideWord(tape, pc);
           pc += 2;
-          stack.push(this.#persistent(stack.pop(), at));
+          stack[sp - 1] = this.#persistent(stack[sp - 1], at);
           this.#view(codec, block);
           tape = this.#tape;
           floats = this.#floats;
@@ -802,24 +792,22 @@ class Machine implements ReducerScope {
         }
         case 39: { // EXT
           const code = tape[pc++] >>> 0;
-          const at = wideWord(tape, pc);
+          stack[sp++] = this.#extension(code, wideWord(tape, pc));
           pc += 2;
-          stack.push(this.#extension(code, at));
           break;
         }
         case 40: { // NEXT_BUFFER
-          const at = wideWord(tape, pc);
+          stack[sp++] = this.#nextBuffer(wideWord(tape, pc));
           pc += 2;
-          stack.push(this.#nextBuffer(at));
           this.#view(codec, block);
           tape = this.#tape;
           floats = this.#floats;
           break;
         }
         case 41: { // READONLY_BUFFER
-          const top = stack[stack.length - 1];
+          const top = stack[sp - 1];
           if (top instanceof ByteArray) {
-            stack[stack.length - 1] = new Uint8Array(
+            stack[sp - 1] = new Uint8Array(
               top.buffer,
               top.byteOffset,
               top.length,
@@ -838,6 +826,7 @@ class Machine implements ReducerScope {
           );
       }
     }
+    this.#sp = sp;
   }
 
   #global(module: unknown, name: unknown): PyGlobal {
@@ -928,13 +917,13 @@ class Machine implements ReducerScope {
     }
   }
 
-  /** APPEND(S) onto what is not a plain list: a deque, a list from a reducer, a record. */
-  #extend(target: unknown, base: number, opcode: string): void {
+  /** APPEND(S) of the stack's `[base, end)` onto what is not a plain list: a deque, a record. */
+  #extend(target: unknown, base: number, end: number, opcode: string): void {
     const stack = this.#stack;
     if (target instanceof PyObject) {
-      for (let i = base; i < stack.length; i++) target.listItems.push(stack[i]);
+      for (let i = base; i < end; i++) target.listItems.push(stack[i]);
     } else if (Array.isArray(target) && !(target instanceof Tuple)) {
-      for (let i = base; i < stack.length; i++) target.push(stack[i]);
+      for (let i = base; i < end; i++) target.push(stack[i]);
       if (target instanceof Deque && target.maxlen !== null) {
         const excess = target.length - target.maxlen;
         if (excess > 0) target.splice(0, excess);
@@ -944,18 +933,13 @@ class Machine implements ReducerScope {
         `${opcode} cannot add items to a ${typeName(target)}`,
       );
     }
-    stack.length = base;
   }
 
-  /** SETITEM(S) onto what is not a dict: a record. */
-  #setItems(target: unknown, base: number, opcode: string): void {
+  /** SETITEM(S) of the stack's pairs in `[base, end)` onto what is not a dict: a record. */
+  #setItems(target: unknown, base: number, end: number, opcode: string): void {
     const stack = this.#stack;
-    if (target instanceof Map) {
-      for (let i = base; i < stack.length; i += 2) {
-        target.set(stack[i], stack[i + 1]);
-      }
-    } else if (target instanceof PyObject) {
-      for (let i = base; i < stack.length; i += 2) {
+    if (target instanceof PyObject) {
+      for (let i = base; i < end; i += 2) {
         target.dictItems.set(stack[i], stack[i + 1]);
       }
     } else {
@@ -963,7 +947,6 @@ class Machine implements ReducerScope {
         `${opcode} cannot set items on a ${typeName(target)}`,
       );
     }
-    stack.length = base;
   }
 
   #persistent(pid: unknown, at: number): unknown {
