@@ -23,7 +23,6 @@ import {
   PyDate,
   PyDateTime,
   PyGlobal,
-  PyObject,
   PyTime,
   PyTimeDelta,
   PyTimeZone,
@@ -46,6 +45,8 @@ export interface ReducerScope {
    * complete without one, and a pickle that never builds it is rejected.
    */
   expectBuild(target: object, builder: Builder, required: boolean): void;
+  /** `cls.__new__(cls, *args)` as `NEWOBJ` does it: a reducer's object or a record. */
+  newObject(cls: unknown, args: Tuple): unknown;
 }
 
 /** The meaning of one global: as a callable (`REDUCE`) and/or as a class (`NEWOBJ`). */
@@ -909,11 +910,15 @@ function scalarCall(args: Tuple): unknown {
 // ---------------------------------------------------------------------------------------------
 // copyreg, _codecs
 
-function reconstructorCall(args: Tuple): PyObject | undefined {
+/**
+ * `copyreg._reconstructor(cls, object, None)` is `object.__new__(cls)`: how protocols 0 and 1
+ * write what protocol 2 writes as `NEWOBJ(cls, ())`, so it decodes the same way.
+ */
+function reconstructorCall(args: Tuple, scope: ReducerScope): unknown {
   if (
     args.length === 3 && args[0] instanceof PyGlobal &&
     isGlobal(args[1], "builtins", "object") && args[2] === null
-  ) return new PyObject("newobj", args[0], new Tuple());
+  ) return scope.newObject(args[0], new Tuple());
   return undefined;
 }
 
