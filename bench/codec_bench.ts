@@ -1,0 +1,364 @@
+/**
+ * The codec against its peers on the standard pickle datasets (`../shared/bench/datasets.py`,
+ * generated once into `bench/data/`): this module's `decode()` vs npm `pickleparser` vs
+ * CPython's C `pickle.loads` (the same bytes, timed in a Python subprocess) vs `JSON.parse` of
+ * the JSON twin, and `encode()` vs CPython's `pickle.dumps` vs `JSON.stringify`. Every decoded
+ * result is checked against the dataset manifest. At the end one table of best times and
+ * ratios is printed, with the wasm module's size and the codec's cold start.
+ *
+ * Run with `deno task bench`.
+ */
+
+// deno-lint-ignore no-import-prefix -- a peer measured by the benchmark only, not a dependency
+import { Parser } from "npm:pickleparser@0.2.1";
+import { decode, NdArray } from "../codec/mod.ts";
+import { encode } from "../codec/encode.ts";
+import { pythonPath } from "../tests/_python.ts";
+
+const root = new URL("../", import.meta.url);
+const dataDir = new URL("bench/data/", root);
+const datasetsScript = new URL("../shared/bench/datasets.py", root);
+
+interface Manifest {
+  python: string;
+  datasets: Record<string, {
+    check: Record<string, number | bigint | string>;
+    files: Record<string, { file: string; size: number }>;
+  }>;
+}
+
+async function exists(url: URL): Promise<boolean> {
+  try {
+    await Deno.stat(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function run(command: string, args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed:\n${
+        new TextDecoder().decode(stderr)
+      }`,
+    );
+  }
+  return new TextDecoder().decode(stdout);
+}
+
+/** The manifest, generating the datasets first when needed; `null` when they cannot be. */
+async function datasets(): Promise<Manifest | null> {
+  const manifest = new URL("manifest.json", dataDir);
+  if (!await exists(manifest)) {
+    if (!await exists(datasetsScript)) {
+      console.log(
+        `bench: skipped: no datasets in bench/data/ and no ${datasetsScript.pathname} to make them`,
+      );
+      return null;
+    }
+    console.log("bench: generating the datasets into bench/data/ (once)");
+    await run(pythonPath(), [datasetsScript.pathname, dataDir.pathname]);
+  }
+  // Sums of ints exceed 2^53: read them from their source text, not as doubles.
+  return JSON.parse(
+    await Deno.readTextFile(manifest),
+    (_key, value, context?: { source?: string }) =>
+      typeof value === "number" && Number.isInteger(value) &&
+        !Number.isSafeInteger(value) && context?.source !== undefined
+        ? BigInt(context.source)
+        : value,
+  );
+}
+
+/** A Python value as our decoder or pickleparser returns it: field access on Map or object. */
+function field(record: unknown, key: string): unknown {
+  return record instanceof Map
+    ? record.get(key)
+    : (record as Record<string, unknown>)[key];
+}
+
+function sizeOf(value: unknown): number {
+  if (value instanceof Map || value instanceof Set) return value.size;
+  if (Array.isArray(value) || value instanceof Uint8Array) return value.length;
+  if (value instanceof NdArray) return value.size;
+  return value !== null && typeof value === "object"
+    ? Object.keys(value).length
+    : -1;
+}
+
+/** Checks a decoded dataset against its manifest entry; returns what is wrong, or null. */
+function verify(
+  value: unknown,
+  check: Record<string, number | bigint | string>,
+): string | null {
+  const expect = (ok: boolean, what: string) => ok ? null : what;
+  const near = (a: number, b: number) =>
+    Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  if (sizeOf(value) !== check.len) return `length ${sizeOf(value)}`;
+  const list = value as unknown[];
+  switch (check.kind) {
+    case "int_list": {
+      let sum = 0n;
+      for (const v of list) sum += BigInt(v as number | bigint);
+      return expect(sum === BigInt(check.sum), `sum ${sum}`);
+    }
+    case "float_list": {
+      let sum = 0;
+      for (const v of list) sum += v as number;
+      return expect(near(sum, check.sum as number), `sum ${sum}`);
+    }
+    case "str_list": {
+      let chars = 0;
+      for (const v of list) chars += (v as string).length;
+      return expect(chars === check.chars, `chars ${chars}`);
+    }
+    case "records": {
+      let sum = 0;
+      for (const v of list) sum += Number(field(v, "id"));
+      return expect(sum === check.sum_id, `sum of ids ${sum}`);
+    }
+    case "bytes": {
+      const bytes = value as Uint8Array;
+      return expect(
+        bytes[0] === check.first && bytes[bytes.length - 1] === check.last,
+        "first/last byte",
+      );
+    }
+    case "refs":
+      return expect(list.every((v) => v === list[0]), "not shared");
+    case "ndarray": {
+      const data = (value as NdArray).data as Float64Array;
+      let sum = 0;
+      for (let i = 0; i < data.length; i++) sum += data[i];
+      return expect(near(sum, check.sum as number), `sum ${sum}`);
+    }
+    default:
+      return null;
+  }
+}
+
+/** Best (minimum) time of every measured operation, by key. */
+const best = new Map<string, number>();
+
+function timed<T>(key: string, work: () => T): T {
+  const start = performance.now();
+  const result = work();
+  const elapsed = performance.now() - start;
+  if (elapsed < (best.get(key) ?? Infinity)) best.set(key, elapsed);
+  return result;
+}
+
+function quietly<T>(work: () => T): T {
+  // pickleparser warns once per int beyond 2^53; printing 100k warnings is not decoding.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return work();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function wasmSizes(): Promise<{ raw: number; gzip: number }> {
+  const { wasmBase64 } = await import("../codec/_wasm.ts");
+  const raw = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0));
+  const gzipped = await new Response(
+    new Blob([raw]).stream().pipeThrough(new CompressionStream("gzip")),
+  ).arrayBuffer();
+  return { raw: raw.length, gzip: gzipped.byteLength };
+}
+
+/** A fresh process: import the codec and decode a tiny pickle; best of 3, in ms. */
+async function coldStart(): Promise<number> {
+  const source = `
+    const start = performance.now();
+    const { decode } = await import(${
+    JSON.stringify(new URL("codec/mod.ts", root).href)
+  });
+    decode(new Uint8Array([0x80, 4, 0x4b, 1, 0x2e]));
+    console.log(performance.now() - start);`;
+  let fastest = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const out = await run(Deno.execPath(), ["eval", source]);
+    fastest = Math.min(fastest, Number(out.trim()));
+  }
+  return fastest;
+}
+
+interface Row {
+  dataset: string;
+  protocol: string;
+  file: string;
+  size: number;
+  json?: string;
+  peers: boolean;
+  problems: string[];
+  identical?: boolean;
+}
+
+const manifest = await datasets();
+if (manifest !== null) {
+  const rows: Row[] = [];
+  for (const [dataset, entry] of Object.entries(manifest.datasets)) {
+    const protocols = dataset === "ndarray_f64_1e6"
+      ? ["p2", "p4", "p5"]
+      : dataset === "bytes_64MiB"
+      ? ["p2", "p4"]
+      : ["p4"];
+    for (const protocol of protocols) {
+      const file = entry.files[protocol];
+      rows.push({
+        dataset,
+        protocol,
+        file: file.file,
+        size: file.size,
+        json: protocol === "p4" ? entry.files.json?.file : undefined,
+        peers: protocol === "p4",
+        problems: [],
+      });
+    }
+  }
+  const cpython = JSON.parse(
+    await run(pythonPath(), [
+      new URL("bench/cpython_times.py", root).pathname,
+      dataDir.pathname,
+      ...rows.map((r) => r.file),
+    ]),
+  ) as Record<string, { loads: number; dumps: number }>;
+  const sizes = await wasmSizes();
+  const startup = await coldStart();
+  const parser = new Parser();
+
+  for (const row of rows) {
+    const bytes = await Deno.readFile(new URL(row.file, dataDir));
+    const check = manifest.datasets[row.dataset].check;
+    const name = `${row.dataset} ${row.protocol}`;
+    const ours = decode(bytes);
+    const wrong = verify(ours, check);
+    if (wrong !== null) row.problems.push(`decode: ${wrong}`);
+    const exactValue = decode(bytes, { exact: true });
+    const protocol = Number(row.protocol.slice(1));
+    const encoded = encode(exactValue, { protocol, exact: true });
+    row.identical = encoded.length === bytes.length &&
+      encoded.every((byte: number, i: number) => byte === bytes[i]);
+
+    Deno.bench({
+      name: `decode ${name}`,
+      group: `decode ${name}`,
+      baseline: true,
+      n: 10,
+      warmup: 3,
+      fn: () => void timed(`decode ${row.file}`, () => decode(bytes)),
+    });
+    Deno.bench({
+      name: `encode ${name}`,
+      group: `encode ${name}`,
+      baseline: true,
+      n: 10,
+      warmup: 3,
+      fn: () =>
+        void timed(
+          `encode ${row.file}`,
+          () => encode(exactValue, { protocol, exact: true }),
+        ),
+    });
+    if (row.peers) {
+      const theirs = quietly(() => parser.parse(bytes));
+      const theirsWrong = verify(theirs, check);
+      if (theirsWrong !== null) {
+        row.problems.push(`pickleparser: ${theirsWrong}`);
+      }
+      Deno.bench({
+        name: `pickleparser ${name}`,
+        group: `decode ${name}`,
+        n: 5,
+        warmup: 1,
+        fn: () =>
+          void timed(
+            `pickleparser ${row.file}`,
+            () => quietly(() => parser.parse(bytes)),
+          ),
+      });
+    }
+    if (row.json !== undefined) {
+      const text = await Deno.readTextFile(new URL(row.json, dataDir));
+      const value = JSON.parse(text);
+      Deno.bench({
+        name: `JSON.parse ${name}`,
+        group: `decode ${name}`,
+        n: 5,
+        warmup: 1,
+        fn: () => void timed(`JSON.parse ${row.file}`, () => JSON.parse(text)),
+      });
+      Deno.bench({
+        name: `JSON.stringify ${name}`,
+        group: `encode ${name}`,
+        n: 5,
+        warmup: 1,
+        fn: () =>
+          void timed(
+            `JSON.stringify ${row.file}`,
+            () => JSON.stringify(value),
+          ),
+      });
+    }
+  }
+
+  globalThis.addEventListener("unload", () => {
+    const ms = (key: string) => best.get(key);
+    const fmt = (v: number | undefined) =>
+      v === undefined
+        ? "–"
+        : v < 0.1
+        ? v.toFixed(3)
+        : v < 10
+        ? v.toFixed(2)
+        : v.toFixed(1);
+    const ratio = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? "–" : `${(a / b).toFixed(2)}×`;
+    const lines = [
+      `CPython ${manifest.python} (datasets), ${Deno.version.deno} (Deno); best times in ms`,
+      "",
+      "| dataset | pickle MB | decode | CPython loads | pickleparser | JSON.parse | decode ÷ CPython | pickleparser ÷ decode | encode | CPython dumps | JSON.stringify | encode ÷ CPython | encode = CPython bytes |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ];
+    for (const row of rows) {
+      const decodeMs = ms(`decode ${row.file}`);
+      const encodeMs = ms(`encode ${row.file}`);
+      const loads = cpython[row.file].loads;
+      const dumps = cpython[row.file].dumps;
+      const pp = ms(`pickleparser ${row.file}`);
+      const flag = row.problems.some((p) => p.startsWith("pickleparser"))
+        ? " ⚠"
+        : "";
+      lines.push(
+        `| ${row.dataset} ${row.protocol} | ${(row.size / 1e6).toFixed(2)} | ${
+          fmt(decodeMs)
+        } | ${fmt(loads)} | ${fmt(pp)}${flag} | ${
+          fmt(ms(`JSON.parse ${row.file}`))
+        } | ${ratio(decodeMs, loads)} | ${ratio(pp, decodeMs)} | ${
+          fmt(encodeMs)
+        } | ${fmt(dumps)} | ${fmt(ms(`JSON.stringify ${row.file}`))} | ${
+          ratio(encodeMs, dumps)
+        } | ${row.identical ? "yes" : "no"} |`,
+      );
+    }
+    lines.push(
+      "",
+      `⚠ = pickleparser's result fails the dataset check. wasm module: ${sizes.raw} bytes (${sizes.gzip} gzipped); cold start (import + first decode, fresh process): ${
+        startup.toFixed(1)
+      } ms.`,
+    );
+    const problems = rows.flatMap((r) =>
+      r.problems.map((p) => `${r.dataset} ${r.protocol}: ${p}`)
+    );
+    if (problems.length > 0) lines.push("", "Checks:", ...problems);
+    console.log("\n" + lines.join("\n"));
+  });
+}
