@@ -211,6 +211,8 @@ export class Decoder {
   readonly #settings: Settings;
 
   /**
+   * Makes a decoder whose options stay fixed.
+   *
    * @param options The options; see {@linkcode DecodeOptions} for each default.
    * @throws {RangeError} When an option is out of its range.
    */

@@ -21,6 +21,8 @@
  */
 export class PickleError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What went wrong, and where.
    * @param options The standard error options (`cause`).
    */
@@ -52,6 +54,8 @@ export class UnpicklingError extends PickleError {
   readonly opcode: string | null;
 
   /**
+   * Makes the error.
+   *
    * @param message What went wrong, naming the byte offset.
    * @param offset The byte offset of the failing opcode, or -1.
    * @param opcode The name of the opcode at that offset, or `null`.
@@ -86,6 +90,8 @@ export class PicklingError extends PickleError {
   readonly path: string;
 
   /**
+   * Makes the error.
+   *
    * @param message What cannot be pickled, naming the path.
    * @param path The path of the value from the root (`value`, `value.items[0]`, …).
    * @param options The standard error options (`cause`).

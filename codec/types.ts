@@ -56,6 +56,8 @@ export class Deque<T = unknown> extends Array<T> {
 /** A Python `complex`. */
 export class Complex {
   /**
+   * Makes the value from its parts.
+   *
    * @param real The real part.
    * @param imag The imaginary part.
    */
@@ -64,9 +66,17 @@ export class Complex {
 
 /** A Python `decimal.Decimal`, kept as its exact text (`"-3.14"`, `"NaN"`, `"sNaN"`, `"Infinity"`). */
 export class Decimal {
-  /** @param value The decimal's `str()` as Python pickled it. */
+  /**
+   * Makes the value from its parts.
+   *
+   * @param value The decimal's `str()` as Python pickled it.
+   */
   constructor(readonly value: string) {}
-  /** @returns The exact decimal text. */
+  /**
+   * Returns the exact decimal text.
+   *
+   * @returns The exact decimal text.
+   */
   toString(): string {
     return this.value;
   }
@@ -74,9 +84,17 @@ export class Decimal {
 
 /** A Python `uuid.UUID`, as its 128-bit integer. */
 export class UUID {
-  /** @param int The UUID as an unsigned 128-bit integer. */
+  /**
+   * Makes the value from its parts.
+   *
+   * @param int The UUID as an unsigned 128-bit integer.
+   */
   constructor(readonly int: bigint) {}
-  /** @returns The canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form. */
+  /**
+   * Returns the canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form.
+   *
+   * @returns The canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form.
+   */
   toString(): string {
     const hex = this.int.toString(16).padStart(32, "0");
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${
@@ -88,6 +106,8 @@ export class UUID {
 /** A Python `datetime.timedelta`, normalized as Python keeps it. */
 export class PyTimeDelta {
   /**
+   * Makes the value from its parts.
+   *
    * @param days Whole days (may be negative).
    * @param seconds 0 ≤ seconds < 86400.
    * @param microseconds 0 ≤ microseconds < 1000000.
@@ -97,7 +117,11 @@ export class PyTimeDelta {
     readonly seconds: number,
     readonly microseconds: number,
   ) {}
-  /** @returns The duration in seconds, like Python's `total_seconds()`. */
+  /**
+   * Returns the duration in seconds, like Python's `total_seconds()`.
+   *
+   * @returns The duration in seconds, like Python's `total_seconds()`.
+   */
   totalSeconds(): number {
     return ((this.days * 86400 + this.seconds) * 1e6 + this.microseconds) /
       1e6;
@@ -107,6 +131,8 @@ export class PyTimeDelta {
 /** A Python `datetime.timezone`: a fixed UTC offset with an optional name. */
 export class PyTimeZone {
   /**
+   * Makes the value from its parts.
+   *
    * @param offset The offset from UTC.
    * @param name The name given to the zone, or `null`.
    */
@@ -119,6 +145,8 @@ export class PyTimeZone {
 /** A Python `datetime.date`. */
 export class PyDate {
   /**
+   * Makes the value from its parts.
+   *
    * @param year 1–9999.
    * @param month 1–12.
    * @param day 1–31.
@@ -133,6 +161,8 @@ export class PyDate {
 /** A Python `datetime.time`. */
 export class PyTime {
   /**
+   * Makes the value from its parts.
+   *
    * @param hour 0–23.
    * @param minute 0–59.
    * @param second 0–59.
@@ -153,6 +183,8 @@ export class PyTime {
 /** A Python `datetime.datetime`, with microseconds, tzinfo and fold kept. */
 export class PyDateTime {
   /**
+   * Makes the value from its parts.
+   *
    * @param year 1–9999.
    * @param month 1–12.
    * @param day 1–31.
@@ -202,11 +234,17 @@ export class PyDateTime {
 /** A reference to a Python global (a class or function) named by a pickle; never resolved. */
 export class PyGlobal {
   /**
+   * Makes the value from its parts.
+   *
    * @param module The module, e.g. `"collections"`.
    * @param name The qualified name, e.g. `"OrderedDict"`.
    */
   constructor(readonly module: string, readonly name: string) {}
-  /** @returns `module.name`. */
+  /**
+   * Returns `module.name`.
+   *
+   * @returns `module.name`.
+   */
   toString(): string {
     return `${this.module}.${this.name}`;
   }
@@ -230,6 +268,8 @@ export class PyObject {
   state: unknown = undefined;
 
   /**
+   * Makes the value from its parts.
+   *
    * @param kind How the object was made.
    * @param cls The callable or class: usually a {@linkcode PyGlobal}.
    * @param args The positional arguments.
@@ -259,6 +299,8 @@ export type NumericData =
 /** A Python `array.array`. */
 export class PyArray {
   /**
+   * Makes the value from its parts.
+   *
    * @param typecode The array module's type code (`"b"`, `"d"`, `"u"`, …).
    * @param data The elements; a string for the unicode type codes `"u"` and `"w"`.
    */
@@ -268,6 +310,8 @@ export class PyArray {
 /** A numpy `dtype`, as its pickled state describes it. */
 export class DType {
   /**
+   * Makes the value from its parts.
+   *
    * @param str numpy's `dtype.str` without the byte order: `"f8"`, `"i4"`, `"U3"`, `"V16"`, `"O8"`, `"M8"`…
    * @param byteorder `"<"`, `">"`, `"|"` (not applicable) or `"="` (native).
    * @param itemsize Bytes per element.
@@ -303,7 +347,15 @@ export class DType {
       : `[${count === 1 || count === 1n ? "" : String(count)}${unit}]`;
   }
 
-  /** @returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …). */
+  /**
+
+   * Returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …).
+
+   *
+
+   * @returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …).
+
+   */
   get name(): string {
     const kind = this.str[0];
     const bits = this.itemsize * 8;
@@ -344,6 +396,8 @@ export class DType {
  */
 export class NdArray {
   /**
+   * Makes the value from its parts.
+   *
    * @param dtype The element type.
    * @param shape The dimensions (`[]` for a 0-d array).
    * @param order `"C"` (row-major) or `"F"` (column-major).
@@ -355,7 +409,11 @@ export class NdArray {
     readonly order: "C" | "F",
     readonly data: NumericData | unknown[],
   ) {}
-  /** @returns The number of elements. */
+  /**
+   * Returns the number of elements.
+   *
+   * @returns The number of elements.
+   */
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
@@ -364,6 +422,8 @@ export class NdArray {
 /** A numpy scalar (`np.float64(1.5)`, `np.int32(7)`, …): its dtype and its value. */
 export class NumpyScalar {
   /**
+   * Makes the value from its parts.
+   *
    * @param dtype The scalar's dtype.
    * @param value The value: `number`, `bigint` (64-bit ints), `boolean`, {@linkcode Complex}, or the raw bytes for other dtypes.
    * @param raw The scalar's bytes as pickled.
