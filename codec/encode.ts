@@ -121,6 +121,15 @@ const MEMOIZE = 0x94;
 const BYTEARRAY8 = 0x96;
 const NEXT_BUFFER = 0x97;
 
+/**
+ * How many distinct strings a pickle remembers for reuse. JS strings have no identity, so a
+ * repeated string is shared by value (CPython shares what is the same object: dict keys,
+ * constants, interned names). Remembering every string of a large pickle costs more than
+ * writing the rare late repeat again, which is what CPython does for equal strings that are
+ * distinct objects.
+ */
+const STRING_MEMO_LIMIT = 4096;
+
 /** Items per `APPENDS`/`SETITEMS`/`ADDITEMS`, as CPython's `BATCHSIZE`. */
 const BATCH = 1000;
 
@@ -210,8 +219,10 @@ class Machine {
   readonly exact: boolean;
   readonly fixImports: boolean;
   readonly bufferCallback: ((buffer: Uint8Array) => unknown) | undefined;
-  /** Memo indices of objects (by identity) and of strings (by value). */
+  /** Memo indices of objects, by identity. */
   memo = new Map<unknown, number>();
+  /** Memo indices of the first {@linkcode STRING_MEMO_LIMIT} distinct strings, by value. */
+  strings = new Map<string, number>();
   /** Memo indices of values CPython shares by value: globals, builtin dtypes, 0/1-byte bytes. */
   valueMemo = new Map<string, number>();
   memoSize = 0;
@@ -257,6 +268,7 @@ class Machine {
       return w.finish();
     } finally {
       this.memo.clear();
+      this.strings.clear();
       this.valueMemo.clear();
       this.memoSize = 0;
       this.stack.length = 0;
@@ -367,14 +379,7 @@ class Machine {
     if (w.frameStart >= 0) w.boundary();
     switch (typeof value) {
       case "number":
-        if (
-          !this.exact && Number.isInteger(value) &&
-          (value !== 0 || 1 / value > 0)
-        ) {
-          this.writeInt(value);
-        } else {
-          this.writeFloat(value);
-        }
+        this.writeNumber(value);
         return true;
       case "string":
         this.saveString(value);
@@ -425,6 +430,7 @@ class Machine {
       return true;
     }
     if (value instanceof Map) {
+      if (value.constructor === Map) return this.saveDict(value);
       if (value instanceof OrderedDict) {
         return this.push(
           value,
@@ -570,6 +576,17 @@ class Machine {
 
   // ---- atoms ----
 
+  /** An integral `number` (not `-0`) is an `int` unless `exact`; any other is a `float`. */
+  writeNumber(value: number): void {
+    if (
+      !this.exact && Number.isInteger(value) && (value !== 0 || 1 / value > 0)
+    ) {
+      this.writeInt(value);
+    } else {
+      this.writeFloat(value);
+    }
+  }
+
   writeInt(value: number): void {
     const w = this.w;
     if (value >= -0x80000000 && value <= 0x7fffffff) {
@@ -629,10 +646,8 @@ class Machine {
       return;
     }
     if (value >= -0x8000000000000000n && value <= 0x7fffffffffffffffn) {
-      this.writeLong64(
-        Number(BigInt.asUintN(32, value)),
-        Number(BigInt.asIntN(32, value >> 32n)),
-      );
+      INT64.setBigInt64(0, value, true);
+      this.writeLong64(INT64.getUint32(0, true), INT64.getInt32(4, true));
       return;
     }
     // Little-endian two's complement of the minimal length: the magnitude bits of `value`
@@ -677,13 +692,15 @@ class Machine {
   }
 
   saveString(text: string): void {
-    const index = this.memo.get(text);
+    const strings = this.strings;
+    const index = strings.get(text);
     if (index !== undefined) {
       this.get(index);
       return;
     }
     this.writeString(text);
-    this.memo.set(text, this.put());
+    const slot = this.put();
+    if (strings.size < STRING_MEMO_LIMIT) strings.set(text, slot);
   }
 
   /** Writes a `str` without its memo opcode. */
@@ -1439,6 +1456,9 @@ class Machine {
 
 const S_INST = 11;
 
+/** Splits a 64-bit `bigint` into two 32-bit words without allocating. */
+const INT64 = new DataView(new ArrayBuffer(8));
+
 /** The 1-byte `b'b'` that numpy's `_reconstruct` arguments carry. */
 const LETTER_B = new Uint8Array([0x62]);
 
@@ -1494,7 +1514,14 @@ class ListFrame implements Frame {
       }
       while (this.batch < BATCH && this.i < n) {
         this.batch++;
-        if (!m.save(items[this.i++])) return false;
+        const item = items[this.i++];
+        if (typeof item === "number") {
+          // The common case inlined: a list of numbers needs no frame bookkeeping.
+          if (w.frameStart >= 0) w.boundary();
+          m.writeNumber(item);
+        } else if (!m.save(item)) {
+          return false;
+        }
       }
       w.byte(APPENDS);
       this.phase = 0;
@@ -1549,8 +1576,10 @@ class TupleFrame implements Frame {
 /** The entries of a dict (or of `SETITEM`s to an object), in CPython's batches. */
 class DictFrame implements Frame {
   readonly size: number;
-  readonly keys: string[] | null;
-  readonly iterator: Iterator<[unknown, unknown]> | null;
+  /** The keys, in order (a snapshot: iterating a `Map` through its iterator costs more). */
+  readonly keys: unknown[];
+  /** The values of a `Map`, or `null` for a plain object (read by key). */
+  readonly values: unknown[] | null;
   i = 0;
   batch = 0;
   phase = 0;
@@ -1565,26 +1594,21 @@ class DictFrame implements Frame {
     readonly prefix: string,
   ) {
     if (dict instanceof Map) {
-      this.size = dict.size;
-      this.keys = null;
-      this.iterator = dict.entries();
+      this.keys = Array.from(dict.keys());
+      this.values = Array.from(dict.values());
     } else {
       this.keys = Object.keys(dict);
-      this.size = this.keys.length;
-      this.iterator = null;
+      this.values = null;
     }
+    this.size = this.keys.length;
   }
 
   next(): void {
-    if (this.keys !== null) {
-      const key = this.keys[this.i];
-      this.key = key;
-      this.value = (this.dict as Record<string, unknown>)[key];
-    } else {
-      const entry = this.iterator!.next().value as [unknown, unknown];
-      this.key = entry[0];
-      this.value = entry[1];
-    }
+    const key = this.keys[this.i];
+    this.key = key;
+    this.value = this.values === null
+      ? (this.dict as Record<string, unknown>)[key as string]
+      : this.values[this.i];
     this.i++;
     this.inPair = true;
     this.half = 0;
@@ -1594,7 +1618,14 @@ class DictFrame implements Frame {
   pair(m: Machine): boolean {
     if (this.half === 0) {
       this.half = 1;
-      if (!m.save(this.key)) return false;
+      const key = this.key;
+      if (typeof key === "string") {
+        // The common case inlined: string keys need no frame bookkeeping.
+        if (m.w.frameStart >= 0) m.w.boundary();
+        m.saveString(key);
+      } else if (!m.save(key)) {
+        return false;
+      }
     }
     if (this.half === 1) {
       this.half = 2;

@@ -19,6 +19,7 @@ export {
   Decoder,
   type StringEncoding,
 } from "./decode.ts";
+export { encode, type EncodeOptions, Encoder } from "./encode.ts";
 export { PickleError, PicklingError, UnpicklingError } from "./errors.ts";
 export { initWasm, initWasmAsync } from "./_instance.ts";
 export {

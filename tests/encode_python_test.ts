@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { encode } from "../codec/encode.ts";
+import { DType, NdArray } from "../codec/types.ts";
 import { ALL, ENCODE_CASES } from "./_encode_cases.ts";
 import { runPython } from "./_python.ts";
 
@@ -183,4 +184,53 @@ Deno.test("encode: byte-identity with pickle.dumps (summary)", () => {
     `byte-identical to CPython's pickle.dumps: ${identicalCount} of ${comparedCount} (case × protocol)`,
   );
   assert.ok(comparedCount > 0);
+});
+
+Deno.test("encode → pickle.loads: out-of-band numpy buffers", async () => {
+  const c = new NdArray(
+    new DType("f8", "<", 8),
+    [2, 3],
+    "C",
+    new Float64Array([0, 1, 2, 3, 4, 5]),
+  );
+  const f = new NdArray(
+    new DType("i2", ">", 2),
+    [2, 3],
+    "F",
+    new Int16Array([0, 3, 1, 4, 2, 5]),
+  );
+  const buffers: Uint8Array[] = [];
+  const data = encode([c, f], {
+    protocol: 5,
+    bufferCallback: (buffer) => {
+      buffers.push(buffer.slice());
+      return false;
+    },
+  });
+  const { stdout } = await runPython(
+    String.raw`
+import base64, json, pickle, sys
+import numpy as np
+given = json.load(sys.stdin)
+buffers = [base64.b64decode(b) for b in given["buffers"]]
+x = pickle.loads(base64.b64decode(given["data"]), buffers=buffers)
+want = [np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6, dtype=">i2").reshape(2, 3))]
+theirs = []
+ours_again = pickle.dumps(want, protocol=5, buffer_callback=theirs.append)
+print(json.dumps({
+    "equal": all(a.dtype == b.dtype and (a == b).all() and a.flags.f_contiguous == b.flags.f_contiguous
+                 for a, b in zip(x, want)),
+    "identical": ours_again == base64.b64decode(given["data"]),
+}))
+`,
+    [],
+    {
+      stdin: new TextEncoder().encode(JSON.stringify({
+        data: base64(data),
+        buffers: buffers.map(base64),
+      })),
+    },
+  );
+  const result = JSON.parse(new TextDecoder().decode(stdout));
+  assert.deepEqual(result, { equal: true, identical: true });
 });

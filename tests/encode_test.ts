@@ -1,0 +1,136 @@
+/**
+ * The encoder on its own: exact bytes for small values, errors with paths, options, deep
+ * nesting, out-of-band buffers. What CPython makes of the output is `encode_python_test.ts`.
+ */
+
+import assert from "node:assert/strict";
+import { encode, Encoder } from "../codec/encode.ts";
+import { PicklingError } from "../codec/errors.ts";
+import { DType, NdArray, PyGlobal, PyObject, Tuple } from "../codec/types.ts";
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+function pathOf(value: unknown, protocol = 4): string {
+  try {
+    encode(value, { protocol });
+  } catch (error) {
+    assert.ok(error instanceof PicklingError, String(error));
+    return error.path;
+  }
+  throw new Error("encode did not throw");
+}
+
+Deno.test("encode: small values have CPython's exact bytes", () => {
+  // pickle.dumps(None, 4), pickle.dumps(300, 4), pickle.dumps([1, 'a'], 2), pickle.dumps(True, 0)
+  assert.equal(hex(encode(null)), "80 04 4e 2e");
+  assert.equal(
+    hex(encode(300)),
+    "80 04 95 04 00 00 00 00 00 00 00 4d 2c 01 2e",
+  );
+  assert.equal(
+    hex(encode([1, "a"], { protocol: 2 })),
+    "80 02 5d 71 00 28 4b 01 58 01 00 00 00 61 71 01 65 2e",
+  );
+  assert.equal(hex(encode(true, { protocol: 0 })), "49 30 31 0a 2e");
+  assert.equal(hex(encode(1.5, { protocol: 0 })), "46 31 2e 35 0a 2e");
+});
+
+Deno.test("encode: a value with no pickle form names its path", () => {
+  assert.equal(
+    pathOf({ models: [1, 2, { fit: () => 1 }] }),
+    "value.models[2].fit",
+  );
+  assert.equal(pathOf(new Map([["a b", [Symbol("s")]]])), 'value["a b"][0]');
+  assert.equal(pathOf(Tuple.of<unknown>(1, new Float32Array(2))), "value[1]");
+  assert.equal(pathOf([new (class Model {})()]), "value[0]");
+  assert.equal(pathOf({ when: new Date(NaN) }), "value.when");
+  const record = new PyObject("reduce", new PyGlobal("m", "f"), Tuple.of(1));
+  record.state = { weights: [() => 0] };
+  assert.equal(pathOf([record]), "value[0].state.weights[0]");
+  for (const protocol of [0, 1, 2, 3, 5]) {
+    assert.equal(pathOf({ a: [{ b: () => 0 }] }, protocol), "value.a[0].b");
+  }
+});
+
+Deno.test("encode: the error message says what and where", () => {
+  assert.throws(
+    () => encode({ fit: function train() {} }),
+    (error: unknown) =>
+      error instanceof PicklingError &&
+      error.message === "A function (train) has no pickle form at value.fit",
+  );
+  assert.throws(
+    () => encode([new (class Model {})()]),
+    /An instance of Model has no pickle form at value\[0\]/,
+  );
+});
+
+Deno.test("encode: an encoder works again after an error", () => {
+  const encoder = new Encoder({ protocol: 2 });
+  assert.throws(() => encoder.encode([1, [2, () => 3]]), PicklingError);
+  assert.deepEqual(encoder.encode([1, "a"]), encode([1, "a"], { protocol: 2 }));
+});
+
+Deno.test("encode: options are checked", () => {
+  assert.throws(() => encode(1, { protocol: 6 }), RangeError);
+  assert.throws(() => encode(1, { protocol: 1.5 }), RangeError);
+  assert.throws(
+    () => encode(1, { protocol: 4, bufferCallback: () => false }),
+    RangeError,
+  );
+});
+
+Deno.test("encode: an Encoder gives the same bytes as encode()", () => {
+  const encoder = new Encoder({ protocol: 5 });
+  const values = [[1, 2.5, "x"], new Map([[1, Tuple.of(2)]]), "é".repeat(100)];
+  for (const value of values) {
+    assert.deepEqual(encoder.encode(value), encode(value, { protocol: 5 }));
+  }
+});
+
+Deno.test("encode: a million levels of nesting do not overflow the stack", () => {
+  let value: unknown = [];
+  for (let i = 0; i < 1_000_000; i++) value = [value];
+  const bytes = encode(value, { protocol: 4 });
+  // EMPTY_LIST, MEMOIZE per level, APPEND per level but the innermost.
+  assert.ok(bytes.length > 3_000_000);
+  assert.equal(bytes[bytes.length - 1], 0x2e);
+});
+
+Deno.test("encode: a tuple that contains itself with no list between is refused", () => {
+  const record = new PyObject("reduce", new PyGlobal("m", "f"), new Tuple());
+  record.args.push(record);
+  assert.throws(() => encode(record), PicklingError);
+});
+
+Deno.test("encode: bufferCallback gets numpy data without a copy and decides in-band", () => {
+  const data = new Float64Array([1, 2, 3]);
+  const array = new NdArray(new DType("f8", "<", 8), [3], "C", data);
+  const seen: Uint8Array[] = [];
+  const outOfBand = encode(array, {
+    protocol: 5,
+    bufferCallback: (buffer) => {
+      seen.push(buffer);
+      return false;
+    },
+  });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].buffer, data.buffer);
+  assert.equal(seen[0].byteLength, 24);
+  assert.ok(outOfBand.includes(0x97)); // NEXT_BUFFER
+  assert.ok(!outOfBand.includes(0x96)); // no BYTEARRAY8
+  const inBand = encode(array, { protocol: 5, bufferCallback: () => true });
+  assert.deepEqual(inBand, encode(array, { protocol: 5 }));
+});
+
+Deno.test("encode: large bytes are written once, outside frames", () => {
+  const payload = new Uint8Array(200_000).fill(7);
+  const bytes = encode([payload], { protocol: 4 });
+  // PROTO, EMPTY_LIST MEMOIZE (too short for a FRAME), BINBYTES outside any frame, then
+  // MEMOIZE APPEND STOP (too short for a FRAME again).
+  assert.equal(hex(bytes.subarray(0, 9)), "80 04 5d 94 42 40 0d 03 00");
+  assert.equal(bytes.length, 9 + payload.length + 3);
+  assert.deepEqual(bytes.subarray(9, 9 + payload.length), payload);
+});
