@@ -147,12 +147,24 @@ const BASE64_ALPHABET =
  *
  * @param text The base64 text.
  * @returns The bytes.
+ * @throws {SyntaxError} When `text` is not base64.
  */
 export function base64Bytes(text: string): Uint8Array<ArrayBuffer> {
   const native = (Uint8Array as unknown as {
     fromBase64?: (text: string) => Uint8Array<ArrayBuffer>;
   }).fromBase64;
-  if (typeof native === "function") return native(text);
+  return typeof native === "function" ? native(text) : base64TableBytes(text);
+}
+
+/**
+ * Decodes standard base64 through a lookup table, for runtimes without
+ * `Uint8Array.fromBase64`.
+ *
+ * @param text The base64 text.
+ * @returns The bytes.
+ * @throws {SyntaxError} When `text` holds a character outside the base64 alphabet.
+ */
+export function base64TableBytes(text: string): Uint8Array<ArrayBuffer> {
   const table = new Uint8Array(128).fill(255);
   for (let i = 0; i < 64; i++) table[BASE64_ALPHABET.charCodeAt(i)] = i;
   let end = text.length;

@@ -16,7 +16,11 @@ import {
   Tuple,
   UnpicklingError,
 } from "../codec/mod.ts";
-import { base64Bytes } from "../codec/_instance.ts";
+import {
+  base64Bytes,
+  base64TableBytes,
+  codecExports,
+} from "../codec/_instance.ts";
 import { wasmBase64 } from "../codec/_wasm.ts";
 import { render } from "../demo.ts";
 import { fromBase64, pythonCases, thrown } from "./_cases.ts";
@@ -740,4 +744,48 @@ Deno.test("decode: a trap in the codec is an UnpicklingError; initWasm swaps the
   await initWasmAsync();
   assert.equal(decode(none), null);
   assert.throws(() => initWasm({} as WebAssembly.Module), TypeError);
+});
+
+Deno.test("decode: the lookup-table base64 decoder agrees with the native one", () => {
+  assert.deepEqual(base64TableBytes(wasmBase64), base64Bytes(wasmBase64));
+  for (const text of ["", "YQ==", "YWI=", "YWJj", "YWJjZA"]) {
+    assert.deepEqual(
+      base64TableBytes(text),
+      Uint8Array.from(
+        atob(text.padEnd(Math.ceil(text.length / 4) * 4, "=")),
+        (c) => c.charCodeAt(0),
+      ),
+    );
+  }
+  assert.throws(() => base64TableBytes("ab$d"), SyntaxError);
+});
+
+Deno.test("decode: persistentLoad may decode again (re-entrant), even when memory grows", async () => {
+  const [outer] = await pythonCases(`
+import io
+class P(pickle.Pickler):
+    def persistent_id(self, obj):
+        return obj.name if type(obj).__name__ == "Ref" else None
+class Ref:
+    def __init__(self, name):
+        self.name = name
+f = io.BytesIO()
+P(f, protocol=4).dump([Ref("inner"), "after", 2.5, [Ref("inner"), 2**70]])
+emit("outer", None, protocols=[4], raw=f.getvalue())
+`);
+  const [inner] = await pythonCases(
+    `emit("inner", ["x" * 100 for _ in range(20000)], protocols=[4])`,
+  );
+  let grew = false;
+  const value = decode(outer.data, {
+    persistentLoad: () => {
+      const before = codecExports().memory.buffer.byteLength;
+      const length = (decode(inner.data, { windowSize: 1 << 24 }) as string[])
+        .length;
+      grew ||= codecExports().memory.buffer.byteLength > before;
+      return length;
+    },
+  });
+  assert.deepEqual(value, [20000, "after", 2.5, [20000, 2n ** 70n]]);
+  assert.ok(grew, "the nested decode grew the memory under the outer one");
 });
