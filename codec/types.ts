@@ -18,7 +18,7 @@ export class Tuple<T = unknown> extends Array<T> {
    * @example Usage
    * ```ts
    * import { Tuple } from "./types.ts";
-   * const pair = Tuple.of(1, "a");
+   * const pair = Tuple.of<number | string>(1, "a");
    * console.log(pair.length); // 2
    * ```
    *
