@@ -9,43 +9,11 @@
 import { decode, type DecodeOptions } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
-import { type PythonEnv, pythonPath } from "./_python.ts";
-
-interface Case {
-  group: string;
-  name: string;
-  protocol: number | null;
-  pickle: string;
-  options: { encoding?: DecodeOptions["encoding"] };
-  buffers?: string[];
-  expected: { ok: Tagged } | { error: string; message: string };
-  checkedAgainstReal: boolean;
-}
-
-interface Corpus {
-  python: string;
-  numpy: string | null;
-  cases: Case[];
-}
-
-async function generate(env: PythonEnv, args: string[]): Promise<Corpus> {
-  const script = new URL("./python/corpus.py", import.meta.url).pathname;
-  const { code, stdout, stderr } = await new Deno.Command(pythonPath(env), {
-    args: [script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `corpus.py (${env}) failed:\n${new TextDecoder().decode(stderr)}`,
-    );
-  }
-  return JSON.parse(new TextDecoder().decode(stdout));
-}
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
+import {
+  type CorpusCase as Case,
+  fromBase64,
+  generateCorpus,
+} from "./_corpus.ts";
 
 /** Decodes one case in both number modes; returns the problems found. */
 function check(testCase: Case): string[] {
@@ -97,8 +65,8 @@ function check(testCase: Case): string[] {
 }
 
 const [numpy2, numpy1] = await Promise.all([
-  generate("default", []),
-  generate("numpy1", ["--scientific-only"]),
+  generateCorpus("default"),
+  generateCorpus("numpy1"),
 ]);
 
 for (

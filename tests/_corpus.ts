@@ -1,0 +1,74 @@
+/**
+ * The differential corpus: pickles of a broad catalogue of values, made by CPython at test time
+ * (`tests/python/corpus.py`), each with what CPython's symbolic unpickler says it holds.
+ */
+
+import type { DecodeOptions } from "../codec/mod.ts";
+import type { Tagged } from "./_tagged.ts";
+import { type PythonEnv, pythonPath } from "./_python.ts";
+
+/** One pickle of the corpus. */
+export interface CorpusCase {
+  /** The catalogue group (`"ints"`, `"numpy"`, …). */
+  group: string;
+  /** The value's name within its group. */
+  name: string;
+  /** The protocol `pickle.dumps` used, or `null` for a hand-written (Python 2 style) pickle. */
+  protocol: number | null;
+  /** The pickle, base64. */
+  pickle: string;
+  /** The `pickle.loads` options (`encoding`). */
+  options: { encoding?: DecodeOptions["encoding"] };
+  /** Out-of-band buffers (protocol 5), base64. */
+  buffers?: string[];
+  /** The symbolic unpickler's value, or the exception CPython raises. */
+  expected: { ok: Tagged } | { error: string; message: string };
+  /** Whether the expectation was also checked against what `pickle.loads` really built. */
+  checkedAgainstReal: boolean;
+}
+
+/** A generated corpus and the interpreter that made it. */
+export interface Corpus {
+  python: string;
+  numpy: string | null;
+  cases: CorpusCase[];
+}
+
+/** The path of `tests/python/corpus.py`. */
+export const CORPUS_SCRIPT = new URL("./python/corpus.py", import.meta.url)
+  .pathname;
+
+/**
+ * Runs `corpus.py` in a reference venv.
+ *
+ * @param env Which venv: numpy 2 (everything) or numpy 1.x (`--scientific-only`).
+ * @returns The corpus.
+ */
+export async function generateCorpus(env: PythonEnv): Promise<Corpus> {
+  const args = env === "numpy1" ? ["--scientific-only"] : [];
+  const { code, stdout, stderr } = await new Deno.Command(pythonPath(env), {
+    args: [CORPUS_SCRIPT, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `corpus.py (${env}) failed:\n${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+/** Decodes base64. */
+export function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** Encodes base64. */
+export function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
