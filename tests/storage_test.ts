@@ -246,3 +246,59 @@ Deno.test("HttpStorage reads over fetch and refuses writes", async () => {
     await server.shutdown();
   }
 });
+
+const node = new Deno.Command("node", { args: ["--version"] }).output().then(
+  (output) => output.success,
+  () => false,
+);
+
+Deno.test({
+  name: "FileStorage and JSON artifacts work under Node (bundled)",
+  ignore: !(await node),
+  async fn() {
+    const root = await Deno.makeTempDir();
+    try {
+      const script = `${root}/smoke.ts`;
+      await Deno.writeTextFile(
+        script,
+        `declare const process: { argv: string[] };
+import { JSONArtifact, openStorage, readArtifactFile, writeArtifactFile } from ${
+          JSON.stringify(new URL("../src/mod.ts", import.meta.url).href)
+        };
+const folder = process.argv[2];
+const { storage, path } = openStorage(folder + "/project.json");
+const artifact = JSONArtifact.construct({ name: "features", value: { a: [1, 2.5] } });
+await writeArtifactFile(artifact, storage, folder);
+await storage.writeFile(path, new TextEncoder().encode("[]"));
+console.log(JSON.stringify([await readArtifactFile(artifact, storage, folder), artifact.fname]));
+`,
+      );
+      const bundle = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "bundle",
+          "--quiet",
+          "--platform=node",
+          "-o",
+          `${root}/smoke.mjs`,
+          script,
+        ],
+      }).output();
+      assert.ok(bundle.success, decoder.decode(bundle.stderr));
+      const folder = `${root}/data`;
+      const run = await new Deno.Command("node", {
+        args: [`${root}/smoke.mjs`, folder],
+      })
+        .output();
+      assert.ok(run.success, decoder.decode(run.stderr));
+      const [value, fname] = JSON.parse(decoder.decode(run.stdout));
+      assert.deepEqual(value, { a: [1, 2.5] });
+      assert.equal(
+        await Deno.readTextFile(`${folder}/${fname}`),
+        '{"a": [1, 2.5]}',
+      );
+      assert.equal(await Deno.readTextFile(`${folder}/project.json`), "[]");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
