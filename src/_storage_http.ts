@@ -44,7 +44,13 @@ export class HttpStorage extends Storage {
   }
 
   #url(path: string): string {
-    return `${this.protocol}://${path.replace(/^\/+/, "")}`;
+    const [host, ...segments] = path.replace(/^\/+/, "").split("/");
+    // Folder and file names (a repository folder is the raw artifact name) may hold spaces,
+    // `#` or `?`; `%` is kept so that escapes already in the location stay as they are.
+    const escaped = segments.map((segment) =>
+      segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@%]+/gu, encodeURIComponent)
+    );
+    return `${this.protocol}://${[host, ...escaped].join("/")}`;
   }
 
   async #request(path: string, method: "GET" | "HEAD"): Promise<Response> {

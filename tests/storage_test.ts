@@ -216,6 +216,9 @@ Deno.test("HttpStorage reads over fetch and refuses writes", async () => {
           status: 500,
         });
       }
+      if (url.pathname === "/My%20Model/a%23b%3F%C3%A9.json") {
+        return new Response("escaped");
+      }
       return new Response("missing", { status: 404 });
     },
   );
@@ -237,6 +240,9 @@ Deno.test("HttpStorage reads over fetch and refuses writes", async () => {
       () => storage.readFile(`127.0.0.1:${server.addr.port}/broken`),
       /500/,
     );
+    // A repository folder is the raw artifact name: spaces, `#` and `?` are escaped.
+    const escaped = `127.0.0.1:${server.addr.port}/My Model/a#b?é.json`;
+    assert.equal(decoder.decode(await storage.readFile(escaped)), "escaped");
     await assert.rejects(
       () => storage.writeFile(path, encoder.encode("[]")),
       ReadOnlyError,
