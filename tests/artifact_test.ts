@@ -530,3 +530,30 @@ Deno.test("readArtifactFile() and writeArtifactFile() name the artifact and file
     /Runtime environments do not match/,
   );
 });
+
+Deno.test("PickleArtifact pickles with protocol 4 unless told otherwise", () => {
+  const value = new Map<string, unknown>([["auroc", 0.5], ["n", 3n], ["tags", [
+    "a",
+  ]]]);
+  const bytes = PickleArtifact.write(value);
+  assert.deepEqual([bytes[0], bytes[1]], [0x80, 4]);
+  assert.deepEqual(PickleArtifact.read(bytes, { exact: true }), value);
+  for (const protocol of [0, 2, 5]) {
+    const pickled = PickleArtifact.write([1, "a"], { protocol });
+    if (protocol >= 2) {
+      assert.deepEqual([pickled[0], pickled[1]], [0x80, protocol]);
+    }
+    assert.deepEqual(PickleArtifact.read(pickled), [1, "a"]);
+  }
+  // Python's spelling of pickle.dump's keyword arguments is accepted.
+  const python2 = PickleArtifact.write(new Set([1]), {
+    protocol: 2,
+    fix_imports: true,
+  });
+  assert.ok(decoder.decode(python2).includes("__builtin__"));
+  const python3 = PickleArtifact.write(new Set([1]), {
+    protocol: 2,
+    fix_imports: false,
+  });
+  assert.ok(decoder.decode(python3).includes("builtins"));
+});
