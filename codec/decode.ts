@@ -422,7 +422,7 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
         );
         throw failure(data, message, block[10]);
       }
-      machine.run(codec, block);
+      machine.run(codec, block, offset);
       if (status === STATUS_DONE) return machine.finish();
       const next = block[9];
       need = block[10];
@@ -477,11 +477,13 @@ function demote(value: bigint): number | bigint {
   return Number.isSafeInteger(small) ? small : value;
 }
 
-function typeName(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return "None";
-  if (typeof value !== "object") return typeof value;
-  if (value instanceof PyObject) return `${String(value.cls)} object`;
-  return value.constructor?.name ?? "object";
+  if (value instanceof PyObject) return `a record of ${String(value.cls)}`;
+  const type = typeof value === "object"
+    ? value.constructor?.name ?? "object"
+    : typeof value;
+  return `a value of type ${type}`;
 }
 
 /** The state of one decode: the value stack and the memo, kept across the steps. */
@@ -497,6 +499,7 @@ class Machine implements ReducerScope {
   readonly #builds = new Map<object, readonly [Builder, boolean]>();
   #buffers: Iterator<Uint8Array> | undefined;
   #protocol = 0;
+  #from = 0;
   #result: unknown = undefined;
   #tape: Int32Array = new Int32Array(0);
   #floats: Float64Array = new Float64Array(0);
@@ -513,6 +516,16 @@ class Machine implements ReducerScope {
     this.#builds.set(target, [builder, required]);
   }
 
+  /**
+   * An error found while running the tape, which has no byte offsets: it names where the step
+   * began instead.
+   */
+  #fail(message: string): UnpicklingError {
+    return new UnpicklingError(
+      `${message} (in the opcodes from byte ${this.#from})`,
+    );
+  }
+
   newObject(cls: unknown, args: Tuple): unknown {
     return this.#call("newobj", cls, args);
   }
@@ -521,8 +534,8 @@ class Machine implements ReducerScope {
   finish(): unknown {
     for (const [target, [, required]] of this.#builds) {
       if (required) {
-        throw new UnpicklingError(
-          `The pickle made a ${typeName(target)} but never gave it its state`,
+        throw this.#fail(
+          `The pickle made ${describe(target)} but never gave it its state`,
         );
       }
     }
@@ -539,7 +552,8 @@ class Machine implements ReducerScope {
   }
 
   /** Executes one step's tape. */
-  run(codec: CodecExports, block: readonly number[]): void {
+  run(codec: CodecExports, block: readonly number[], from: number): void {
+    this.#from = from;
     this.#view(codec, block);
     const text = block[6] === 0 ? "" : textDecoder.decode(
       new Uint8Array(codec.memory.buffer, block[5], block[6]),
@@ -713,8 +727,8 @@ class Machine implements ReducerScope {
           } else if (target instanceof PyObject) {
             for (let i = base; i < sp; i++) target.setItems.push(stack[i]);
           } else {
-            throw new UnpicklingError(
-              `ADDITEMS cannot add items to a ${typeName(target)}`,
+            throw this.#fail(
+              `ADDITEMS cannot add items to ${describe(target)}`,
             );
           }
           sp = base;
@@ -753,9 +767,9 @@ class Machine implements ReducerScope {
           sp -= 2;
           const kwargs = stack[sp + 1];
           if (!(kwargs instanceof Map)) {
-            throw new UnpicklingError(
-              `NEWOBJ_EX keyword arguments must be a dict, not a ${
-                typeName(kwargs)
+            throw this.#fail(
+              `NEWOBJ_EX keyword arguments must be a dict, not ${
+                describe(kwargs)
               }`,
             );
           }
@@ -821,7 +835,7 @@ class Machine implements ReducerScope {
           this.#protocol = tape[pc++];
           break;
         default:
-          throw new UnpicklingError(
+          throw this.#fail(
             `Unknown tape instruction ${op} at word ${
               pc - 1
             }: the codec module and decode.ts disagree`,
@@ -833,10 +847,10 @@ class Machine implements ReducerScope {
 
   #global(module: unknown, name: unknown): PyGlobal {
     if (typeof module !== "string" || typeof name !== "string") {
-      throw new UnpicklingError(
+      throw this.#fail(
         `A global's module and name must be strings, not ${
-          typeName(module)
-        } and ${typeName(name)}`,
+          describe(module)
+        } and ${describe(name)}`,
       );
     }
     if (this.#protocol < 3 && this.#settings.fixImports) {
@@ -859,9 +873,9 @@ class Machine implements ReducerScope {
 
   #call(kind: "reduce" | "newobj", callable: unknown, args: unknown): unknown {
     if (!(args instanceof Tuple)) {
-      throw new UnpicklingError(
-        `${kind.toUpperCase()} arguments must be a tuple, not a ${
-          typeName(args)
+      throw this.#fail(
+        `${kind.toUpperCase()} arguments must be a tuple, not ${
+          describe(args)
         }`,
       );
     }
@@ -883,8 +897,8 @@ class Machine implements ReducerScope {
     kwargs: Map<unknown, unknown>,
   ): PyObject {
     if (!(args instanceof Tuple)) {
-      throw new UnpicklingError(
-        `NEWOBJ_EX arguments must be a tuple, not a ${typeName(args)}`,
+      throw this.#fail(
+        `NEWOBJ_EX arguments must be a tuple, not ${describe(args)}`,
       );
     }
     return new PyObject(kind, cls, args, kwargs);
@@ -905,16 +919,16 @@ class Machine implements ReducerScope {
       : undefined;
     if (entry !== undefined) {
       if (!entry[0](target as object, state)) {
-        throw new UnpicklingError(
-          `BUILD state of a ${typeName(target)} is not one it accepts`,
+        throw this.#fail(
+          `BUILD state of ${describe(target)} is not one it accepts`,
         );
       }
       this.#builds.delete(target as object);
       return;
     }
     if (state !== null) {
-      throw new UnpicklingError(
-        `BUILD cannot give a state to a ${typeName(target)}`,
+      throw this.#fail(
+        `BUILD cannot give a state to ${describe(target)}`,
       );
     }
   }
@@ -931,8 +945,8 @@ class Machine implements ReducerScope {
         if (excess > 0) target.splice(0, excess);
       }
     } else {
-      throw new UnpicklingError(
-        `${opcode} cannot add items to a ${typeName(target)}`,
+      throw this.#fail(
+        `${opcode} cannot add items to ${describe(target)}`,
       );
     }
   }
@@ -945,8 +959,8 @@ class Machine implements ReducerScope {
         target.dictItems.set(stack[i], stack[i + 1]);
       }
     } else {
-      throw new UnpicklingError(
-        `${opcode} cannot set items on a ${typeName(target)}`,
+      throw this.#fail(
+        `${opcode} cannot set items on ${describe(target)}`,
       );
     }
   }

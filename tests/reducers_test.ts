@@ -501,3 +501,31 @@ print(json.dumps({name: [[list(k) if isinstance(k, tuple) else k,
   assert.deepEqual(names(NAME_MAPPING), python.NAME_MAPPING);
   assert.deepEqual(names(REVERSE_NAME_MAPPING), python.REVERSE_NAME_MAPPING);
 });
+
+Deno.test("reducers: state that a made object cannot take is an UnpicklingError", () => {
+  const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+  const uuid = decode(
+    bytes("\x80\x02cuuid\nUUID\n)\x81}U\x03intK\x05sb."),
+  ) as UUID;
+  assert.ok(uuid instanceof UUID);
+  assert.equal(uuid.int, 5n);
+  for (
+    const bad of [
+      "\x80\x02cuuid\nUUID\n)\x81.", // never built
+      "\x80\x02cuuid\nUUID\n)\x81}U\x03intJ\xff\xff\xff\xffsb.", // negative int
+      "\x80\x02ccollections\nOrderedDict\n)R}U\x01aK\x01sb.", // BUILD on a dict type
+      "\x80\x02c__builtin__\ntuple\n)R(K\x01e.", // APPENDS on a tuple
+      "\x80\x02c__builtin__\nfrozenset\n)R(K\x01\x90.", // ADDITEMS on a frozenset
+    ]
+  ) {
+    assert.throws(
+      () => decode(bytes(bad)),
+      UnpicklingError,
+      JSON.stringify(bad),
+    );
+  }
+  const deque = decode(
+    bytes("\x80\x02ccollections\ndeque\n)K\x02\x86R(K\x01K\x02K\x03e."),
+  ) as Deque;
+  assert.deepEqual([...deque], [2, 3], "a bounded deque keeps its last items");
+});
