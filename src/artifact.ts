@@ -129,7 +129,8 @@ export function fileStamp(date: Date): string {
  * @param init The given fields.
  * @param suffix The handler's file extension.
  * @returns The resolved fields.
- * @throws {TypeError} When `name` is not a string or `version` not an integer.
+ * @throws {TypeError} When `name` is not a string, `version` not an integer, or `createdAt` or
+ * `expiry` not a valid `Date`.
  */
 export function artifactFields(
   init: ArtifactInit,
@@ -146,6 +147,22 @@ export function artifactFields(
   }
   // lazyscribe uses `or`: an empty fname, a missing date or empty kwargs take the default.
   const createdAt = init.createdAt || new Date();
+  const expiry = init.expiry ?? null;
+  for (
+    const [field, date] of [["createdAt", createdAt], [
+      "expiry",
+      expiry,
+    ]] as const
+  ) {
+    if (
+      date !== null &&
+      !(date instanceof Date && Number.isFinite(date.getTime()))
+    ) {
+      throw new TypeError(
+        `Artifact ${field} must be a valid Date, not ${String(date)}`,
+      );
+    }
+  }
   return {
     name: init.name,
     fname: init.fname ||
@@ -153,7 +170,7 @@ export function artifactFields(
     value: init.value ?? null,
     writerKwargs: init.writerKwargs || {},
     createdAt,
-    expiry: init.expiry ?? null,
+    expiry,
     version,
     dirty: init.dirty ?? true,
   };

@@ -121,6 +121,18 @@ Deno.test("construct() fills in lazyscribe's defaults", () => {
     () => JSONArtifact.construct({ name: "m", version: 1.5 }),
     TypeError,
   );
+  assert.throws(
+    () => JSONArtifact.construct({ name: "m", createdAt: new Date(NaN) }),
+    /createdAt must be a valid Date/,
+  );
+  assert.throws(
+    () =>
+      JSONArtifact.construct({
+        name: "m",
+        expiry: "2025-01-01" as unknown as Date,
+      }),
+    /expiry must be a valid Date/,
+  );
 });
 
 Deno.test("fileStamp() formats UTC as strftime('%Y%m%d%H%M%S')", () => {
