@@ -77,6 +77,34 @@ export class FileStorage extends Storage {
   }
 
   /**
+   * Keeps a file's content under a new path: a hard link when the filesystem allows one (no
+   * copy), else a copy.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * await new FileStorage().snapshot("/tmp/a.json", "/tmp/.a.json.bak");
+   * ```
+   *
+   * @param path The file.
+   * @param snapshotPath The new path, which must not exist.
+   * @throws {FileNotFoundError} When `path` does not exist.
+   */
+  override async snapshot(path: string, snapshotPath: string): Promise<void> {
+    const nodeFs = await fs();
+    try {
+      await nodeFs.link(path, snapshotPath);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT") {
+        throw new FileNotFoundError(path, this.protocol, { cause: error });
+      }
+      if (code === "EEXIST") throw error;
+      await nodeFs.copyFile(path, snapshotPath, nodeFs.constants.COPYFILE_EXCL);
+    }
+  }
+
+  /**
    * Renames a file, atomically replacing the target.
    *
    * @example Usage

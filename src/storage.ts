@@ -133,6 +133,28 @@ export abstract class Storage {
   }
 
   /**
+   * Keeps the current content of a file under a new path, so that a transaction can put it back:
+   * by default a copy; {@linkcode FileStorage} makes a hard link when it can. The file itself
+   * stays in place, so readers never find it missing.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.writeFile("a.json", new TextEncoder().encode("1"));
+   * await storage.snapshot("a.json", ".a.json.bak");
+   * console.log(await storage.isFile(".a.json.bak")); // true
+   * ```
+   *
+   * @param path The file.
+   * @param snapshotPath The new path, which must not exist, in the same folder.
+   * @throws {FileNotFoundError} When `path` does not exist.
+   */
+  async snapshot(path: string, snapshotPath: string): Promise<void> {
+    await this.writeNewFile(snapshotPath, await this.readFile(path));
+  }
+
+  /**
    * Copies a file (atomically at the target).
    *
    * @example Usage
@@ -223,9 +245,10 @@ interface InstalledFile extends StagedFile {
 }
 
 /**
- * Files staged for {@linkcode Storage.transaction}. `commit()` moves each target aside to a
- * backup and each staged file into place; if any step fails, the steps done are undone in
- * reverse, so the previous files are back in place, and nothing temporary is left.
+ * Files staged for {@linkcode Storage.transaction}. `commit()` keeps a snapshot of each file it
+ * replaces and renames each staged file into place (an atomic replacement: a reader sees the old
+ * file or the new one, never none); if any step fails, the files already moved are put back
+ * from their snapshots, or removed when they are new, and nothing temporary is left.
  *
  * @example Usage
  * ```ts
@@ -305,29 +328,28 @@ export class StorageTransaction {
         let backup: string | null = null;
         if (await storage.isFile(file.target)) {
           backup = siblingPath(file.target, "bak");
-          await storage.rename(file.target, backup);
+          await storage.snapshot(file.target, backup);
         }
         installed.push({ ...file, backup });
         await storage.rename(file.temporary, file.target);
       }
     } catch (error) {
       for (const file of installed.reverse()) {
-        if (!(await storage.isFile(file.temporary))) {
-          await storage.rename(file.target, file.temporary).catch(() => {});
-        }
-        if (file.backup !== null) {
+        if (await storage.isFile(file.temporary)) continue; // never moved into place
+        if (file.backup === null) {
+          await removeQuietly(storage, file.target);
+        } else {
           await storage.rename(file.backup, file.target);
         }
       }
-      await Promise.all(
-        this.#staged.map((file) => removeQuietly(storage, file.temporary)),
-      );
+      await Promise.all([
+        ...this.#staged.map((file) => removeQuietly(storage, file.temporary)),
+        ...installed.map((file) => removeQuietly(storage, file.backup)),
+      ]);
       throw error;
     }
     await Promise.all(
-      installed.map((file) =>
-        file.backup === null ? undefined : removeQuietly(storage, file.backup)
-      ),
+      installed.map((file) => removeQuietly(storage, file.backup)),
     );
   }
 
@@ -357,7 +379,11 @@ export class StorageTransaction {
   }
 }
 
-async function removeQuietly(storage: Storage, path: string): Promise<void> {
+async function removeQuietly(
+  storage: Storage,
+  path: string | null,
+): Promise<void> {
+  if (path === null) return;
   try {
     await storage.remove(path);
   } catch {

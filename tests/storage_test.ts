@@ -146,10 +146,18 @@ async function exerciseStorage(storage: Storage, root: string): Promise<void> {
   await storage.writeFile(first, encoder.encode("old"));
   const failing = storage.transaction();
   await failing.writeFile(first, encoder.encode("new"));
+  await failing.writeFile(
+    joinPath(root, "exp/brand-new.json"),
+    encoder.encode("1"),
+  );
   await failing.writeFile(joinPath(root, "exp/new.json"), encoder.encode("{}"));
-  await storage.makeDirs(joinPath(root, "exp/new.json")); // now the second target is a folder
+  await storage.makeDirs(joinPath(root, "exp/new.json")); // now the last target is a folder
   await assert.rejects(() => failing.commit());
   assert.equal(decoder.decode(await storage.readFile(first)), "old");
+  assert.equal(
+    await storage.isFile(joinPath(root, "exp/brand-new.json")),
+    false,
+  );
 
   // A transaction that commits moves everything into place.
   await storage.atomically(async (transaction) => {
