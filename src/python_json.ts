@@ -5,8 +5,8 @@
  * `Infinity` included, with Python's error messages.
  *
  * Python has two number types and JavaScript one, so the mapping needs a rule. By default an
- * integer-valued `number` is written as a Python `int` (`1`) and any other as a `float`
- * (`0.5`); a `bigint` is always an `int`. Reading gives `number` for floats and for ints that
+ * integer-valued `number` is written as a Python `int` (`1`) and any other (`-0` included) as a
+ * `float` (`0.5`); a `bigint` is always an `int`. Reading gives `number` for floats and for ints that
  * are safe integers, `bigint` for larger ints, and plain objects for dicts, so a float `1.0`
  * reads as `1` and is written back as `1`. With `exact: true` the mapping is lossless: ints are
  * `bigint`, floats are `number` (written as floats even when integer-valued: `1.0`), and dicts are
@@ -218,7 +218,7 @@ interface Frame {
  * Serializes a value to JSON text exactly as Python's `json.dumps(value, **options)` does.
  *
  * Values map to Python as: `null` → `None`; booleans; `bigint` → `int`; `number` → `int` when
- * integer-valued (unless `exact`), else `float`; strings; arrays (a `Tuple` too) → `list`; plain
+ * integer-valued and not `-0` (unless `exact`), else `float`; strings; arrays (a `Tuple` too) → `list`; plain
  * objects and `Map`s → `dict`, whose keys may be strings, numbers, bigints, booleans and `null`
  * (Python converts non-string keys to text). Anything else (`undefined`, `Set`, `Date`, class
  * instances) is passed to `options.default` or throws, as Python does for unserializable values.
