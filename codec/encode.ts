@@ -90,6 +90,7 @@ const EMPTY_LIST = 0x5d;
 const APPEND = 0x61;
 const BUILD = 0x62;
 const GLOBAL = 0x63;
+const INST = 0x69;
 const DICT = 0x64;
 const APPENDS = 0x65;
 const BINGET = 0x68;
@@ -913,7 +914,7 @@ class Machine {
   }
 
   /** `GLOBAL module\nname\n`, with the Python 2 names at protocols 0–2. */
-  writeGlobalOpcode(module: string, name: string): void {
+  writeGlobalOpcode(module: string, name: string, opcode = GLOBAL): void {
     if (this.proto < 3 && this.fixImports) {
       [module, name] = toPython2Name(module, name);
     }
@@ -927,7 +928,7 @@ class Machine {
       );
     }
     const w = this.w;
-    w.byte(GLOBAL);
+    w.byte(opcode);
     w.reserve(3 * text.length);
     w.pos = writeUtf8(text, w.buf, w.pos);
   }
@@ -1362,7 +1363,12 @@ class Machine {
           "",
         );
       }
-    } else if (!this.bin && record.cls instanceof PyGlobal) {
+    } else if (
+      kind === "inst" && record.cls instanceof PyGlobal &&
+      !record.cls.name.includes(".")
+    ) {
+      // INST and OBJ (Python 2's classic instances) load at any protocol; keeping the opcode
+      // keeps the record's kind.
       steps.push(S_OP, MARK, "");
       for (let i = 0; i < args.length; i++) {
         steps.push(S_SAVE, args[i], `.args[${i}]`);
@@ -1443,14 +1449,9 @@ class Machine {
     this.put();
   }
 
-  /** Protocol 0 `INST`: `i module\nname\n` after the arguments. */
+  /** `INST`: `i module\nname\n` after the arguments. */
   writeInst(cls: PyGlobal): void {
-    if (cls.name.includes(".")) {
-      this.fail(`The class ${cls} cannot be written with INST`);
-    }
-    const start = this.w.pos;
-    this.writeGlobalOpcode(cls.module, cls.name);
-    this.w.buf[start] = 0x69; // INST
+    this.writeGlobalOpcode(cls.module, cls.name, INST);
   }
 }
 
