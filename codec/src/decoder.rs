@@ -185,6 +185,7 @@ impl<'a> Cursor<'a> {
         self.base.saturating_add(relative)
     }
 
+    #[inline]
     fn take(&mut self, len: u64) -> Step<&'a [u8]> {
         let end = self
             .pos
@@ -205,16 +206,19 @@ impl<'a> Cursor<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Step<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N as u64)?);
         Ok(out)
     }
 
+    #[inline]
     fn byte(&mut self) -> Step<u8> {
         Ok(self.array::<1>()?[0])
     }
 
+    #[inline]
     fn u32_le(&mut self) -> Step<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
@@ -327,6 +331,9 @@ impl Decoder {
             );
             return self.finish_with_error(window_offset, message);
         }
+        // Most opcodes write one or two words per input byte; reserving up front avoids most of
+        // the regrowth of a fresh tape.
+        self.tape.words.reserve(window.len());
         let mut cursor = Cursor {
             window,
             base: window_offset,
@@ -356,6 +363,7 @@ impl Decoder {
                 Ok(false) => {}
                 Ok(true) => {
                     self.finished = true;
+                    self.need = 0;
                     self.next_offset = cursor.absolute(cursor.pos);
                     return Status::Done;
                 }
@@ -385,6 +393,7 @@ impl Decoder {
 
     // ----- stack helpers -------------------------------------------------------------------
 
+    #[inline]
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
@@ -398,6 +407,7 @@ impl Decoder {
     }
 
     /// Fails unless at least `count` values sit above the fence.
+    #[inline]
     fn require(&self, count: usize) -> Step {
         if self.stack.len() < self.fence().saturating_add(count) {
             return Err(self.underflow());
@@ -483,6 +493,7 @@ impl Decoder {
         Ok(())
     }
 
+    #[inline]
     fn push_scalar(&mut self, kind: Kind) {
         self.stack.push(Entry::scalar(kind));
     }
@@ -916,6 +927,7 @@ impl Decoder {
         Ok(false)
     }
 
+    #[inline]
     fn push_int32(&mut self, value: i32) {
         self.tape.words.push(tape::INT32);
         self.tape.words.push(value);
