@@ -126,7 +126,7 @@ def extract(out_path):
         "vectors": vectors,
     }
     with open(out_path, "w") as f:
-        json.dump(doc, f, indent=1, allow_nan=False)
+        json.dump(doc, f, indent=2, allow_nan=False)
         f.write("\n")
     bad = sum(v["cpython"] != "ok" for v in vectors)
     print("%d vectors: %d accepted, %d rejected by CPython" % (len(vectors), len(vectors) - bad,

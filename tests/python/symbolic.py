@@ -513,9 +513,13 @@ class Normalizer:
             out.items = [self.node(v) for v in value.items]
             return out
         if isinstance(value, Record):
+            kind = value.kind
+            if kind == "newobj_ex" and not value.kwargs.pairs:
+                # cls.__new__(cls, *args, **{}) is NEWOBJ; CPython never writes NEWOBJ_EX so.
+                kind = "newobj"
             handler = None
             if isinstance(value.cls, Global):
-                handler = NATIVE_HANDLERS.get((value.kind, value.cls.key()))
+                handler = NATIVE_HANDLERS.get((kind, value.cls.key()))
             if handler is not None:
                 native = Native("mutable", [])
                 self.done[key] = native
@@ -528,11 +532,11 @@ class Normalizer:
                         # The reducer's value is a plain node (int(), list(), a NEWOBJ record).
                         self.done[key] = native.fields[0][1]
                     return self.done[key]
-            out = Record(value.kind, None, None)
+            out = Record(kind, None, None)
             self.done[key] = out
             out.cls = self.node(value.cls)
             out.args = self.node(value.args)
-            out.kwargs = None if value.kwargs is None else self.node(value.kwargs)
+            out.kwargs = None if kind != "newobj_ex" else self.node(value.kwargs)
             out.state = MISSING if value.state is MISSING else self.node(value.state)
             out.listitems = [self.node(v) for v in value.listitems]
             out.dictitems = self.node(value.dictitems)
