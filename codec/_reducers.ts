@@ -775,15 +775,40 @@ function isLittleEndian(byteorder: string): boolean {
     (byteorder !== ">" && HOST_LITTLE_ENDIAN);
 }
 
+/**
+ * numpy pickles an object array's items in C (row-major) order whatever its layout; this puts
+ * them in Fortran memory order, as `NdArray.data` holds them.
+ */
+function fortranOrder(items: unknown[], shape: number[]): unknown[] {
+  const out = new Array(items.length);
+  const index = shape.map(() => 0);
+  const stride = shape.map((_, axis) =>
+    shape.slice(0, axis).reduce((a, b) => a * b, 1)
+  );
+  let at = 0;
+  for (const item of items) {
+    out[at] = item;
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      at += stride[axis];
+      if (++index[axis] < shape[axis]) break;
+      at -= stride[axis] * shape[axis];
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
 /** The `data` of an `NdArray`: typed elements, the object list, or the raw bytes. */
 function ndarrayData(
   dtype: DType,
   shape: number[],
   data: unknown,
+  fortran: boolean,
 ): NdArray["data"] | undefined {
   const size = shape.reduce((a, b) => a * b, 1);
   if (dtype.str[0] === "O") {
-    return Array.isArray(data) && data.length === size ? data : undefined;
+    if (!Array.isArray(data) || data.length !== size) return undefined;
+    return fortran && shape.length > 1 ? fortranOrder(data, shape) : data;
   }
   const bytes = bytesOf(data);
   if (bytes === undefined || bytes.length !== size * dtype.itemsize) {
@@ -823,12 +848,13 @@ function buildNdArray(target: object, state: unknown): boolean {
     shape === undefined || !(dtype instanceof DType) ||
     intOf(fortran) === undefined
   ) return false;
-  const elements = ndarrayData(dtype, shape, data);
+  const isFortran = intOf(fortran) !== 0;
+  const elements = ndarrayData(dtype, shape, data, isFortran);
   if (elements === undefined) return false;
   const array = target as Mutable<NdArray>;
   array.dtype = dtype;
   array.shape = shape;
-  array.order = intOf(fortran) ? "F" : "C";
+  array.order = isFortran ? "F" : "C";
   array.data = elements;
   return true;
 }
@@ -841,7 +867,7 @@ function frombufferCall(args: Tuple): NdArray | undefined {
     shape === undefined || !(dtype instanceof DType) ||
     (order !== "C" && order !== "F")
   ) return undefined;
-  const data = ndarrayData(dtype, shape, bytesOf(buffer));
+  const data = ndarrayData(dtype, shape, bytesOf(buffer), order === "F");
   return data === undefined
     ? undefined
     : new NdArray(dtype, shape, order, data);

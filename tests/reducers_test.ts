@@ -263,7 +263,7 @@ import numpy as np
 def expect(a):
     order = "F" if (a.flags.f_contiguous and not a.flags.c_contiguous) else "C"
     if a.dtype.kind == "O":
-        data = [str(x) for x in a.ravel(order=order)]
+        data = ["null" if x is None else str(x) for x in a.ravel(order=order)]
     elif a.dtype.kind in "biufcmM" and a.dtype.itemsize > 1:
         data = a.astype(a.dtype.newbyteorder("<")).tobytes(order=order).hex()
     else:
@@ -285,6 +285,7 @@ arrays.append(np.zeros((2, 0), ">i4"))
 arrays.append(np.array([(1, 2.5), (3, -1.0)], dtype=[("a", "<i4"), ("b", ">f8")]))
 arrays.append(np.arange(12.0).reshape(3, 4)[:, ::2])
 arrays.append(np.array([1, "x", None], dtype=object))
+arrays.append(np.asfortranarray(np.array([[1, "a", 3], ["b", 5, "c"]], dtype=object)))
 emit("arrays", arrays, protocols=PROTOCOLS, expect=[expect(a) for a in arrays])
 oob = [a for a in arrays if a.dtype.kind != "O" and (a.flags.c_contiguous or a.flags.f_contiguous)]
 emit("oob", oob, protocols=[5], oob=True, expect=[expect(a) for a in oob])
@@ -311,11 +312,7 @@ function checkArrays(
     assert.deepEqual(array.shape, wanted.shape, where);
     assert.equal(array.order, wanted.order, where);
     if (Array.isArray(array.data)) {
-      assert.deepEqual(array.data.map(String), [
-        "1",
-        "x",
-        "null",
-      ]);
+      assert.deepEqual(array.data.map(String), wanted.data, where);
     } else {
       assert.equal(hex(array.data), wanted.data, where);
     }
