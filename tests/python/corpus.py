@@ -384,6 +384,8 @@ def numpy_values():
     arr = np.arange(4.0)
     add("numpy", "shared array", [arr, arr])
     add("numpy", "dtype object", np.dtype(">i4"))
+    add("numpy", "matrix subclass (record)", np.matrix([[1, 2], [3, 4]]))
+    add("numpy", "masked array (record)", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
     add("numpy", "dtype scalar bool", np.bool_(True))
     return v
 
