@@ -188,6 +188,22 @@ const ARRAY_FORMATS: Record<string, number> = {
   d: 16,
 };
 
+/** `array` type code → bytes per element (Linux, 64-bit). */
+const ARRAY_SIZES: Record<string, number> = {
+  b: 1,
+  B: 1,
+  h: 2,
+  H: 2,
+  i: 4,
+  I: 4,
+  l: 8,
+  L: 8,
+  q: 8,
+  Q: 8,
+  f: 4,
+  d: 8,
+};
+
 // Steps of a Program: a flat list of (code, argument, path segment) triples.
 const S_SAVE = 0;
 const S_FLOAT = 1;
@@ -200,6 +216,18 @@ const S_LIST_ITEMS = 7;
 const S_DICT_ITEMS = 8;
 const S_SET_ITEMS = 9;
 const S_BUFFER = 10;
+const S_INST = 11;
+const S_FLOAT_LIST = 12;
+
+/** The step that saves `value`; `segment` names it in error paths. */
+function arg(value: unknown, segment = ""): unknown[] {
+  return [S_SAVE, value, segment];
+}
+
+/** Any other step. */
+function step(code: number, argument: unknown, segment = ""): unknown[] {
+  return [code, argument, segment];
+}
 
 /** A container being written; the walk is iterative so that nesting depth costs heap only. */
 interface Frame {
@@ -441,7 +469,7 @@ class Machine {
       if (value instanceof DefaultDict) {
         const args = value.defaultFactory === null
           ? []
-          : [S_SAVE, value.defaultFactory, ".defaultFactory"];
+          : arg(value.defaultFactory, ".defaultFactory");
         return this.push(
           value,
           reduceSteps(value, G_DEFAULT_DICT, args, undefined, null, value),
@@ -464,6 +492,8 @@ class Machine {
     if (value instanceof PyObject) return this.saveRecord(value);
     if (value instanceof Date) return this.saveDate(value);
     if (value instanceof PyDateTime) {
+      this.checkDate(value.year, value.month, value.day);
+      this.checkTime(value.hour, value.minute, value.second, value.microsecond);
       const state = dateTimeState(
         value.year,
         value.month,
@@ -477,6 +507,7 @@ class Machine {
       return this.push(value, withTzinfo(value, G_DATETIME, state));
     }
     if (value instanceof PyDate) {
+      this.checkDate(value.year, value.month, value.day);
       const state = new Uint8Array([
         value.year >> 8,
         value.year & 0xff,
@@ -485,10 +516,11 @@ class Machine {
       ]);
       return this.push(
         value,
-        reduceSteps(value, G_DATE, [S_SAVE, state, ""]),
+        reduceSteps(value, G_DATE, arg(state)),
       );
     }
     if (value instanceof PyTime) {
+      this.checkTime(value.hour, value.minute, value.second, value.microsecond);
       const us = value.microsecond;
       const state = new Uint8Array([
         value.hour | (this.proto > 3 && value.fold ? 0x80 : 0),
@@ -504,40 +536,30 @@ class Machine {
       return this.push(
         value,
         reduceSteps(value, G_TIMEDELTA, [
-          S_SAVE,
-          this.int(value.days, "days"),
-          ".days",
-          S_SAVE,
-          this.int(value.seconds, "seconds"),
-          ".seconds",
-          S_SAVE,
-          this.int(value.microseconds, "microseconds"),
-          ".microseconds",
+          ...arg(this.int(value.days, "days"), ".days"),
+          ...arg(this.int(value.seconds, "seconds"), ".seconds"),
+          ...arg(this.int(value.microseconds, "microseconds"), ".microseconds"),
         ]),
       );
     }
     if (value instanceof PyTimeZone) {
-      const args: unknown[] = [S_SAVE, value.offset, ".offset"];
-      if (value.name !== null) args.push(S_SAVE, value.name, ".name");
+      const args: unknown[] = arg(value.offset, ".offset");
+      if (value.name !== null) args.push(...arg(value.name, ".name"));
       return this.push(value, reduceSteps(value, G_TIMEZONE, args));
     }
     if (value instanceof Complex) {
       return this.push(
         value,
         reduceSteps(value, G_COMPLEX, [
-          S_FLOAT,
-          value.real,
-          "",
-          S_FLOAT,
-          value.imag,
-          "",
+          ...step(S_FLOAT, value.real),
+          ...step(S_FLOAT, value.imag),
         ]),
       );
     }
     if (value instanceof Decimal) {
       return this.push(
         value,
-        reduceSteps(value, G_DECIMAL, [S_FRESH_STR, String(value.value), ""]),
+        reduceSteps(value, G_DECIMAL, step(S_FRESH_STR, String(value.value))),
       );
     }
     if (value instanceof UUID) return this.saveUuid(value);
@@ -548,12 +570,8 @@ class Machine {
       return this.push(
         value,
         reduceSteps(value, G_SCALAR, [
-          S_SAVE,
-          value.dtype,
-          ".dtype",
-          S_SAVE,
-          value.raw.slice(),
-          ".raw",
+          ...arg(value.dtype, ".dtype"),
+          ...arg(value.raw.slice(), ".raw"),
         ]),
       );
     }
@@ -1030,7 +1048,7 @@ class Machine {
     this.synthetic.add(items);
     return this.push(
       set,
-      reduceSteps(set, callable, [S_SAVE, items, ""]),
+      reduceSteps(set, callable, arg(items)),
     );
   }
 
@@ -1041,12 +1059,8 @@ class Machine {
     } else {
       const inner = new Tuple();
       args = [
-        S_SAVE,
-        inner,
-        "",
-        S_SAVE,
-        this.int(deque.maxlen, "maxlen"),
-        ".maxlen",
+        ...arg(inner),
+        ...arg(this.int(deque.maxlen, "maxlen"), ".maxlen"),
       ];
     }
     return this.push(
@@ -1101,7 +1115,7 @@ class Machine {
     );
     return this.push(
       date,
-      reduceSteps(date, G_DATETIME, [S_SAVE, state, ""]),
+      reduceSteps(date, G_DATETIME, arg(state)),
     );
   }
 
@@ -1109,37 +1123,19 @@ class Machine {
     const state = new Map<unknown, unknown>([["int", uuid.int]]);
     if (this.proto >= 2) {
       return this.push(uuid, [
-        S_SAVE,
-        G_UUID,
-        "",
-        S_TUPLE_START,
-        0,
-        "",
-        S_TUPLE_END,
-        0,
-        "",
-        S_OP,
-        NEWOBJ,
-        "",
-        S_MEMOIZE,
-        uuid,
-        "",
-        S_SAVE,
-        state,
-        ".int",
-        S_OP,
-        BUILD,
-        "",
+        ...arg(G_UUID),
+        ...step(S_TUPLE_START, 0),
+        ...step(S_TUPLE_END, 0),
+        ...step(S_OP, NEWOBJ),
+        ...step(S_MEMOIZE, uuid),
+        ...arg(state, ".int"),
+        ...step(S_OP, BUILD),
       ]);
     }
     return this.push(uuid, [
       ...reconstructorSteps(uuid, G_UUID),
-      S_SAVE,
-      state,
-      ".int",
-      S_OP,
-      BUILD,
-      "",
+      ...arg(state, ".int"),
+      ...step(S_OP, BUILD),
     ]);
   }
 
@@ -1159,6 +1155,16 @@ class Machine {
         }`,
       );
     }
+    if (
+      typeof data !== "string" &&
+      data.BYTES_PER_ELEMENT !== ARRAY_SIZES[typecode]
+    ) {
+      return this.fail(
+        `The data of an array of type code ${typecode} must have ${
+          ARRAY_SIZES[typecode]
+        }-byte elements, not a ${data.constructor.name}`,
+      );
+    }
     if (this.proto >= 3) {
       const bytes = typeof data === "string"
         ? utf32(data)
@@ -1166,18 +1172,10 @@ class Machine {
       return this.push(
         array,
         reduceSteps(array, G_ARRAY_RECONSTRUCTOR, [
-          S_SAVE,
-          G_ARRAY,
-          "",
-          S_SAVE,
-          typecode,
-          ".typecode",
-          S_SAVE,
-          BigInt(format),
-          "",
-          S_SAVE,
-          bytes,
-          ".data",
+          ...arg(G_ARRAY),
+          ...arg(typecode, ".typecode"),
+          ...arg(BigInt(format)),
+          ...arg(bytes, ".data"),
         ]),
       );
     }
@@ -1191,12 +1189,8 @@ class Machine {
     return this.push(
       array,
       reduceSteps(array, G_ARRAY, [
-        S_SAVE,
-        typecode,
-        ".typecode",
-        floats ? S_LIST_ITEMS : S_SAVE,
-        floats ? new FloatList(items as number[]) : items,
-        ".data",
+        ...arg(typecode, ".typecode"),
+        ...(floats ? step(S_FLOAT_LIST, items, ".data") : arg(items, ".data")),
       ]),
     );
   }
@@ -1216,7 +1210,7 @@ class Machine {
       reduceSteps(
         dtype,
         G_DTYPE,
-        [S_FRESH_STR, dtype.str, "", S_SAVE, false, "", S_SAVE, true, ""],
+        [...step(S_FRESH_STR, dtype.str), ...arg(false), ...arg(true)],
         state,
       ),
     );
@@ -1225,6 +1219,17 @@ class Machine {
   saveNdArray(array: NdArray): boolean {
     const { dtype, data } = array;
     const kind = dtype.str[0];
+    const size = array.shape.reduce((a, b) => a * b, 1);
+    if (
+      Array.isArray(data)
+        ? data.length !== size
+        : data.byteLength !== size * dtype.itemsize
+    ) {
+      return this.fail(
+        `The data of a numpy array of shape (${array.shape}) and itemsize ${dtype.itemsize} ` +
+          `must hold ${size} elements`,
+      );
+    }
     const shape = Tuple.of(...array.shape.map((d) => this.int(d, "shape")));
     this.synthetic.add(shape);
     const bytes = Array.isArray(data)
@@ -1237,18 +1242,10 @@ class Machine {
       return this.push(
         array,
         reduceSteps(array, G_FROMBUFFER, [
-          S_BUFFER,
-          bytes,
-          ".data",
-          S_SAVE,
-          dtype,
-          ".dtype",
-          S_SAVE,
-          shape,
-          ".shape",
-          S_SAVE,
-          array.order,
-          ".order",
+          ...step(S_BUFFER, bytes, ".data"),
+          ...arg(dtype, ".dtype"),
+          ...arg(shape, ".shape"),
+          ...arg(array.order, ".order"),
         ]),
       );
     }
@@ -1269,15 +1266,9 @@ class Machine {
         array,
         G_RECONSTRUCT,
         [
-          S_SAVE,
-          G_NDARRAY,
-          "",
-          S_SAVE,
-          tag,
-          "",
-          S_SAVE,
-          LETTER_B,
-          "",
+          ...arg(G_NDARRAY),
+          ...arg(tag),
+          ...arg(LETTER_B),
         ],
         state,
       ),
@@ -1290,77 +1281,43 @@ class Machine {
     const kind = record.kind;
     if (kind === "reduce") {
       steps.push(
-        S_SAVE,
-        record.cls,
-        ".cls",
-        S_SAVE,
-        args,
-        ".args",
-        S_OP,
-        REDUCE,
-        "",
+        ...arg(record.cls, ".cls"),
+        ...arg(args, ".args"),
+        ...step(S_OP, REDUCE),
       );
     } else if (kind === "newobj" && this.proto >= 2) {
       steps.push(
-        S_SAVE,
-        record.cls,
-        ".cls",
-        S_SAVE,
-        args,
-        ".args",
-        S_OP,
-        NEWOBJ,
-        "",
+        ...arg(record.cls, ".cls"),
+        ...arg(args, ".args"),
+        ...step(S_OP, NEWOBJ),
       );
     } else if (kind === "newobj" && args.length === 0) {
       steps.push(...reconstructorSteps(record, record.cls).slice(0, -3));
     } else if (kind === "newobj") {
-      steps.push(S_SAVE, G_NEWOBJ, "", S_TUPLE_START, args.length + 1, "");
-      steps.push(S_SAVE, record.cls, ".cls");
+      steps.push(...arg(G_NEWOBJ), ...step(S_TUPLE_START, args.length + 1));
+      steps.push(...arg(record.cls, ".cls"));
       for (let i = 0; i < args.length; i++) {
-        steps.push(S_SAVE, args[i], `.args[${i}]`);
+        steps.push(...arg(args[i], `.args[${i}]`));
       }
-      steps.push(S_TUPLE_END, args.length + 1, "", S_OP, REDUCE, "");
+      steps.push(...step(S_TUPLE_END, args.length + 1), ...step(S_OP, REDUCE));
     } else if (kind === "newobj_ex") {
       const kwargs = record.kwargs ?? new Map();
       if (this.proto >= 4) {
         steps.push(
-          S_SAVE,
-          record.cls,
-          ".cls",
-          S_SAVE,
-          args,
-          ".args",
-          S_SAVE,
-          kwargs,
-          ".kwargs",
-          S_OP,
-          NEWOBJ_EX,
-          "",
+          ...arg(record.cls, ".cls"),
+          ...arg(args, ".args"),
+          ...arg(kwargs, ".kwargs"),
+          ...step(S_OP, NEWOBJ_EX),
         );
       } else {
         steps.push(
-          S_SAVE,
-          G_NEWOBJ_EX,
-          "",
-          S_TUPLE_START,
-          3,
-          "",
-          S_SAVE,
-          record.cls,
-          ".cls",
-          S_SAVE,
-          args,
-          ".args",
-          S_SAVE,
-          kwargs,
-          ".kwargs",
-          S_TUPLE_END,
-          3,
-          "",
-          S_OP,
-          REDUCE,
-          "",
+          ...arg(G_NEWOBJ_EX),
+          ...step(S_TUPLE_START, 3),
+          ...arg(record.cls, ".cls"),
+          ...arg(args, ".args"),
+          ...arg(kwargs, ".kwargs"),
+          ...step(S_TUPLE_END, 3),
+          ...step(S_OP, REDUCE),
         );
       }
     } else if (
@@ -1369,24 +1326,24 @@ class Machine {
     ) {
       // INST and OBJ (Python 2's classic instances) load at any protocol; keeping the opcode
       // keeps the record's kind.
-      steps.push(S_OP, MARK, "");
+      steps.push(...step(S_OP, MARK));
       for (let i = 0; i < args.length; i++) {
-        steps.push(S_SAVE, args[i], `.args[${i}]`);
+        steps.push(...arg(args[i], `.args[${i}]`));
       }
-      steps.push(S_INST, record.cls, "");
+      steps.push(...step(S_INST, record.cls));
     } else {
-      steps.push(S_OP, MARK, "", S_SAVE, record.cls, ".cls");
+      steps.push(...step(S_OP, MARK), ...arg(record.cls, ".cls"));
       for (let i = 0; i < args.length; i++) {
-        steps.push(S_SAVE, args[i], `.args[${i}]`);
+        steps.push(...arg(args[i], `.args[${i}]`));
       }
-      steps.push(S_OP, OBJ, "");
+      steps.push(...step(S_OP, OBJ));
     }
-    steps.push(S_MEMOIZE, record, "");
+    steps.push(...step(S_MEMOIZE, record));
     if (record.listItems.length > 0) {
-      steps.push(S_LIST_ITEMS, record.listItems, ".listItems");
+      steps.push(...step(S_LIST_ITEMS, record.listItems, ".listItems"));
     }
     if (record.dictItems.size > 0) {
-      steps.push(S_DICT_ITEMS, record.dictItems, ".dictItems");
+      steps.push(...step(S_DICT_ITEMS, record.dictItems, ".dictItems"));
     }
     if (record.setItems.length > 0) {
       if (this.proto < 4) {
@@ -1394,10 +1351,10 @@ class Machine {
           "An object with setItems (ADDITEMS) needs protocol 4 or higher",
         );
       }
-      steps.push(S_SET_ITEMS, record.setItems, ".setItems");
+      steps.push(...step(S_SET_ITEMS, record.setItems, ".setItems"));
     }
     if (record.state !== undefined) {
-      steps.push(S_SAVE, record.state, ".state", S_OP, BUILD, "");
+      steps.push(...arg(record.state, ".state"), ...step(S_OP, BUILD));
     }
     return this.push(record, steps);
   }
@@ -1429,6 +1386,31 @@ class Machine {
     }
   }
 
+  /** Refuses a date Python's `datetime` would refuse to load. */
+  checkDate(year: number, month: number, day: number): void {
+    if (
+      !(Number.isInteger(year) && year >= 1 && year <= 9999) ||
+      !(Number.isInteger(month) && month >= 1 && month <= 12) ||
+      !(Number.isInteger(day) && day >= 1 && day <= 31)
+    ) {
+      this.fail(`The date ${year}-${month}-${day} is not a valid Python date`);
+    }
+  }
+
+  /** Refuses a time of day Python's `datetime` would refuse to load. */
+  checkTime(hour: number, minute: number, second: number, us: number): void {
+    if (
+      !(Number.isInteger(hour) && hour >= 0 && hour <= 23) ||
+      !(Number.isInteger(minute) && minute >= 0 && minute <= 59) ||
+      !(Number.isInteger(second) && second >= 0 && second <= 59) ||
+      !(Number.isInteger(us) && us >= 0 && us <= 999999)
+    ) {
+      this.fail(
+        `The time ${hour}:${minute}:${second}.${us} is not a valid Python time`,
+      );
+    }
+  }
+
   /** An integer argument CPython builds (a shape, a field): always an `int`, even with `exact`. */
   int(value: number | null, what: string): bigint {
     if (!Number.isSafeInteger(value)) {
@@ -1454,8 +1436,6 @@ class Machine {
     this.writeGlobalOpcode(cls.module, cls.name, INST);
   }
 }
-
-const S_INST = 11;
 
 /** Splits a 64-bit `bigint` into two 32-bit words without allocating. */
 const INT64 = new DataView(new ArrayBuffer(8));
@@ -1532,11 +1512,6 @@ class ListFrame implements Frame {
   segment(): string {
     return `${this.prefix}[${this.i - 1}]`;
   }
-}
-
-/** The items of an `array.array` of floats below protocol 3: a list whose items are floats. */
-class FloatList {
-  constructor(readonly items: number[]) {}
 }
 
 /** A tuple's items, then `TUPLEn`/`TUPLE`, or CPython's pops and `GET` if it was reached again. */
@@ -1805,12 +1780,11 @@ class ProgramFrame implements Frame {
         case S_MEMOIZE:
           m.memoizeBuilt(arg as object);
           break;
+        case S_FLOAT_LIST:
+          if (w.frameStart >= 0) w.boundary();
+          m.saveFloatList(arg as number[]);
+          break;
         case S_LIST_ITEMS:
-          if (arg instanceof FloatList) {
-            if (w.frameStart >= 0) w.boundary();
-            m.saveFloatList(arg.items);
-            break;
-          }
           m.stack.push(
             new ListFrame(
               arg as unknown[],
@@ -1867,60 +1841,36 @@ function reduceSteps(
 ): unknown[] {
   const n = argSteps.length / 3;
   const steps: unknown[] = [
-    S_SAVE,
-    callable,
-    "",
-    S_TUPLE_START,
-    n,
-    "",
+    ...arg(callable),
+    ...step(S_TUPLE_START, n),
     ...argSteps,
-    S_TUPLE_END,
-    n,
-    "",
-    S_OP,
-    REDUCE,
-    "",
-    S_MEMOIZE,
-    value,
-    "",
+    ...step(S_TUPLE_END, n),
+    ...step(S_OP, REDUCE),
+    ...step(S_MEMOIZE, value),
   ];
   if (listItems !== null && listItems.length > 0) {
-    steps.push(S_LIST_ITEMS, listItems, "");
+    steps.push(...step(S_LIST_ITEMS, listItems));
   }
   if (dictItems !== null && dictItems.size > 0) {
-    steps.push(S_DICT_ITEMS, dictItems, "");
+    steps.push(...step(S_DICT_ITEMS, dictItems));
   }
-  if (state !== undefined) steps.push(S_SAVE, state, ".state", S_OP, BUILD, "");
+  if (state !== undefined) {
+    steps.push(...arg(state, ".state"), ...step(S_OP, BUILD));
+  }
   return steps;
 }
 
 /** `copyreg._reconstructor(cls, object, None)`: how CPython writes plain objects below protocol 2. */
 function reconstructorSteps(value: object, cls: unknown): unknown[] {
   return [
-    S_SAVE,
-    G_RECONSTRUCTOR,
-    "",
-    S_TUPLE_START,
-    3,
-    "",
-    S_SAVE,
-    cls,
-    ".cls",
-    S_SAVE,
-    G_OBJECT,
-    "",
-    S_SAVE,
-    null,
-    "",
-    S_TUPLE_END,
-    3,
-    "",
-    S_OP,
-    REDUCE,
-    "",
-    S_MEMOIZE,
-    value,
-    "",
+    ...arg(G_RECONSTRUCTOR),
+    ...step(S_TUPLE_START, 3),
+    ...arg(cls, ".cls"),
+    ...arg(G_OBJECT),
+    ...arg(null),
+    ...step(S_TUPLE_END, 3),
+    ...step(S_OP, REDUCE),
+    ...step(S_MEMOIZE, value),
   ];
 }
 
@@ -1930,8 +1880,8 @@ function withTzinfo(
   callable: PyGlobal,
   state: Uint8Array,
 ): unknown[] {
-  const args: unknown[] = [S_SAVE, state, ""];
-  if (value.tzinfo !== null) args.push(S_SAVE, value.tzinfo, ".tzinfo");
+  const args: unknown[] = arg(state);
+  if (value.tzinfo !== null) args.push(...arg(value.tzinfo, ".tzinfo"));
   return reduceSteps(value, callable, args);
 }
 

@@ -6,7 +6,17 @@
 import assert from "node:assert/strict";
 import { encode, Encoder } from "../codec/encode.ts";
 import { PicklingError } from "../codec/errors.ts";
-import { DType, NdArray, PyGlobal, PyObject, Tuple } from "../codec/types.ts";
+import {
+  DType,
+  NdArray,
+  PyArray,
+  PyDate,
+  PyDateTime,
+  PyGlobal,
+  PyObject,
+  PyTime,
+  Tuple,
+} from "../codec/types.ts";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
@@ -133,4 +143,25 @@ Deno.test("encode: large bytes are written once, outside frames", () => {
   assert.equal(hex(bytes.subarray(0, 9)), "80 04 5d 94 42 40 0d 03 00");
   assert.equal(bytes.length, 9 + payload.length + 3);
   assert.deepEqual(bytes.subarray(9, 9 + payload.length), payload);
+});
+
+Deno.test("encode: dates Python would refuse are refused", () => {
+  assert.equal(pathOf({ d: new PyDate(2020, 13, 1) }), "value.d");
+  assert.equal(pathOf([new PyTime(24, 0, 0, 0)]), "value[0]");
+  assert.equal(
+    pathOf(new Map([["t", new PyDateTime(10000, 1, 1)]])),
+    "value.t",
+  );
+});
+
+Deno.test("encode: numpy and array data must fit the declared type", () => {
+  const f8 = new DType("f8", "<", 8);
+  assert.equal(
+    pathOf([new NdArray(f8, [3], "C", new Float64Array(2))]),
+    "value[0]",
+  );
+  assert.equal(
+    pathOf({ a: new PyArray("d", new Float32Array(2)) }),
+    "value.a",
+  );
 });
