@@ -138,6 +138,18 @@ export function discardInstance(): void {
   instance = undefined;
 }
 
+/**
+ * Tells whether `exports` still belong to the current instance: a decode re-entered from a
+ * callback may have trapped and discarded it, and then nothing may be freed in it.
+ *
+ * @param exports Exports that {@linkcode codecExports} returned.
+ * @returns `true` while they are the current instance's.
+ */
+export function isCurrentInstance(exports: CodecExports): boolean {
+  return instance !== undefined &&
+    (instance.exports as unknown as CodecExports) === exports;
+}
+
 const BASE64_ALPHABET =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -14,6 +14,7 @@ import {
   type CodecExports,
   codecExports,
   discardInstance,
+  isCurrentInstance,
 } from "./_instance.ts";
 import {
   type Builder,
@@ -448,7 +449,7 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
     }
     throw error;
   } finally {
-    if (!trapped) {
+    if (!trapped && isCurrentInstance(codec)) {
       if (windowPtr !== 0) codec.lsa_free(windowPtr, windowCapacity);
       if (handle !== 0) codec.lsa_decoder_free(handle);
     }
