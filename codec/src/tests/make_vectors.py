@@ -221,6 +221,11 @@ def opcode_names(data):
         return list(CALLS)
 
 
+def buffers():
+    """Out-of-band buffers for `NEXT_BUFFER`, rendered as `B()`."""
+    return (Record(("B",)) for _ in range(1000))
+
+
 FORMAT_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, OverflowError, struct.error, IndexError,
                  KeyError)
 NOT_FORMAT = ("persistent", "extension code", "out-of-band")
@@ -243,7 +248,8 @@ def expected(data, encoding):
     if c_error is None and not set(opcode_names(data)) & CALLS:
         return render(c_value)
     try:
-        return render(SymbolicUnpickler(io.BytesIO(data), encoding=encoding).load())
+        unpickler = SymbolicUnpickler(io.BytesIO(data), encoding=encoding, buffers=buffers())
+        return render(unpickler.load())
     except Exception as error:  # noqa: BLE001
         return "!" + type(error).__name__
 
@@ -304,6 +310,16 @@ def corpus():
         datetime.timedelta(days=-1, seconds=5), datetime.datetime(2021, 1, 1, tzinfo=datetime.timezone.utc),
         decimal.Decimal("-3.14"), uuid.UUID(int=2**127 + 5), range(1, 7, 2), slice(1, None),
         [None] * 3, ["str", "str"],
+    ]
+    try:
+        import numpy as np
+    except ImportError:
+        return values
+    values += [
+        np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6, dtype="<i4").reshape(2, 3)),
+        np.array([[1, None], ["a", 2.5]], dtype=object, order="F"), np.float64(1.5), np.int8(-3),
+        np.zeros((0, 2), dtype=">u2"), np.array(5, dtype=np.complex128),
+        np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]), np.array(["2020-01-01"], dtype="datetime64[D]"),
     ]
     return values
 
@@ -378,7 +394,8 @@ def main():
         b"C\x03abc\x98.", b"\x96\x02\x00\x00\x00\x00\x00\x00\x00ab\x98.", b"N\x98.", b"]\x98.",
         b"X\x02\x00\x00\x00\xc3\x28.", b"\x8c\x03\xed\xb0\x80.", b"\x8c\x01\x80.", b"\x8d\x01\x00\x00\x00\x00\x00\x00\x00a.",
         b"B\x01\x00\x00\x00a.", b"\x8e\x00\x00\x00\x00\x00\x00\x00\x01.", b"\x8e\x00\x00\x00\x00\x00\x00\x00\x00.",
-        b"I1\n2\x86.", b"]2a.", b"]q\x00h\x00a.", b"N]\x86N\x85d.",
+        b"I1\n2\x86.", b"]2a.", b"]q\x00h\x00a.", b"N]\x86N\x85d.", b"\x84\x01\x00\x00\x00.", b"\x97.",
+        b"\x97\x97\x86.", b"]\x97a.",
     ]
     for data in hand:
         add(data)
