@@ -526,3 +526,39 @@ Deno.test("reducers: state that a made object cannot take is an UnpicklingError"
   ) as Deque;
   assert.deepEqual([...deque], [2, 3], "a bounded deque keeps its last items");
 });
+
+for (const env of ["default", "numpy1"] as PythonEnv[]) {
+  Deno.test(`reducers: a pandas DataFrame is records around numpy blocks (${env})`, async () => {
+    const cases = await pythonCases(
+      `
+import pandas as pd
+df = pd.DataFrame({"a": [1, 2, 3], "b": [1.5, 2.5, None], "c": ["x", "y", "z"]})
+emit("df", df, protocols=[2, 3, 4, 5])
+emit("df_oob", df, protocols=[5], oob=True)
+`,
+      env,
+    );
+    for (const { data, buffers, protocol, name } of cases) {
+      const where = `${env} ${name} protocol ${protocol}`;
+      const frame = decode(data, { buffers }) as PyObject;
+      assert.ok(frame instanceof PyObject, where);
+      assert.equal(String(frame.cls), "pandas.core.frame.DataFrame");
+      const manager = (frame.state as Map<string, PyObject>).get("_mgr")!;
+      assert.ok(manager instanceof PyObject, where);
+      const blocks = (manager.args[0] as PyObject[]).map((block) =>
+        block.args[0] as NdArray
+      );
+      const byKind = new Map(blocks.map((b) => [b.dtype.name, b]));
+      assert.deepEqual(
+        Array.from(byKind.get("int64")!.data as BigInt64Array),
+        [1n, 2n, 3n],
+        where,
+      );
+      assert.deepEqual(
+        Array.from(byKind.get("float64")!.data as Float64Array),
+        [1.5, 2.5, NaN],
+      );
+      assert.deepEqual(byKind.get("object")!.data, ["x", "y", "z"]);
+    }
+  });
+}
