@@ -246,6 +246,10 @@ export class Decoder {
  * … Every other global becomes an inert {@linkcode PyGlobal}, every other call a
  * {@linkcode PyObject} record. Shared references and cycles keep their identity.
  *
+ * Nothing is copied that need not be: `bytes` and `bytearray` values, and numpy data whose
+ * alignment and byte order allow it, are views of `data` (`subarray`s of its buffer). Keep
+ * `data` unchanged while you use the result, or copy what you keep.
+ *
  * @example Usage
  * ```ts
  * import { decode } from "./mod.ts";
