@@ -574,14 +574,12 @@ export function taggedJson(
       write(isArray ? "[]" : "{}");
       continue;
     }
-    if (isArray && children.every(([, child]) => isScalar(child))) {
+    const inline = isArray && children.every(([, child]) => isScalar(child))
+      ? children.map(([, child]) => nodeOf(child, exact, false))
+      : [];
+    if (inline.length > 0 && inline.every((item) => item instanceof Raw)) {
       // A run of numbers or strings reads better on one line.
-      write("[");
-      children.forEach(([, child], index) => {
-        if (index > 0) write(", ");
-        write((nodeOf(child, exact, false) as Raw).text);
-      });
-      write("]");
+      write(`[${(inline as Raw[]).map((item) => item.text).join(", ")}]`);
       continue;
     }
     write(isArray ? "[" : "{");
