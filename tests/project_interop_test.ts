@@ -10,7 +10,7 @@ import { Tuple } from "../codec/types.ts";
 import { Project } from "../src/project.ts";
 import type { Experiment } from "../src/experiment.ts";
 import type { Test } from "../src/experiment_test_record.ts";
-import { PickleArtifact } from "../src/pickle_artifact.ts";
+import type { PickleArtifact } from "../src/pickle_artifact.ts";
 import { loads } from "../src/python_json.ts";
 import { Repository } from "../src/repository.ts";
 import { taggedJson } from "../src/tagged_json.ts";
