@@ -21,6 +21,10 @@ export interface CorpusCase {
   options: { encoding?: DecodeOptions["encoding"] };
   /** Out-of-band buffers (protocol 5), base64. */
   buffers?: string[];
+  /** The extension registry the pickle needs: `[code, module, name]`. */
+  extensions?: [number, string, string][];
+  /** Whether the pickle holds persistent ids, which load as the record `persistent.load(pid)`. */
+  persistent?: boolean;
   /** The symbolic unpickler's value, or the exception CPython raises. */
   expected: { ok: Tagged } | { error: string; message: string };
   /** Whether the expectation was also checked against what `pickle.loads` really built. */
@@ -42,10 +46,16 @@ export const CORPUS_SCRIPT = new URL("./python/corpus.py", import.meta.url)
  * Runs `corpus.py` in a reference venv.
  *
  * @param env Which venv: numpy 2 (everything) or numpy 1.x (`--scientific-only`).
+ * @param withOptionCases Also the pickles that decode only with options (`extensions`,
+ * `persistentLoad`).
  * @returns The corpus.
  */
-export async function generateCorpus(env: PythonEnv): Promise<Corpus> {
+export async function generateCorpus(
+  env: PythonEnv,
+  withOptionCases = false,
+): Promise<Corpus> {
   const args = env === "numpy1" ? ["--scientific-only"] : [];
+  if (withOptionCases) args.push("--option-cases");
   const { code, stdout, stderr } = await new Deno.Command(pythonPath(env), {
     args: [CORPUS_SCRIPT, ...args],
     stdout: "piped",

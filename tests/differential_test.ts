@@ -6,7 +6,13 @@
  * modes, or reject what CPython rejects with an `UnpicklingError`.
  */
 
-import { decode, type DecodeOptions } from "../codec/mod.ts";
+import {
+  decode,
+  type DecodeOptions,
+  PyGlobal,
+  PyObject,
+  Tuple,
+} from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
 import {
@@ -27,6 +33,20 @@ function check(testCase: Case): string[] {
       ...testCase.options,
       exact,
       buffers: testCase.buffers?.map(fromBase64),
+      extensions: testCase.extensions &&
+        new Map(
+          testCase.extensions.map((
+            [code, module, name],
+          ) => [code, [module, name]]),
+        ),
+      persistentLoad: testCase.persistent
+        ? (pid) =>
+          new PyObject(
+            "reduce",
+            new PyGlobal("persistent", "load"),
+            Tuple.of(pid),
+          )
+        : undefined,
     };
     let value: unknown;
     try {
@@ -65,7 +85,7 @@ function check(testCase: Case): string[] {
 }
 
 const [numpy2, numpy1] = await Promise.all([
-  generateCorpus("default"),
+  generateCorpus("default", true),
   generateCorpus("numpy1"),
 ]);
 

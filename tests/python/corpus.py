@@ -1,7 +1,7 @@
 """Generates the differential corpus: pickles of a broad catalogue of values at protocols 0-5,
 each with what CPython says it is.
 
-Usage: python corpus.py [--scientific-only]    (prints JSON on standard output)
+Usage: python corpus.py [--scientific-only] [--option-cases]    (prints JSON on standard output)
 
 Every case is ``{"group", "name", "protocol", "pickle" (base64), "options", "buffers"?,
 "expected", "checkedAgainstReal"}``:
@@ -13,14 +13,18 @@ Every case is ``{"group", "name", "protocol", "pickle" (base64), "options", "buf
   generator fails; ``checkedAgainstReal`` says whether that check ran.
 
 ``--scientific-only`` writes only the numpy and pandas cases (for the numpy 1.x venv).
+``--option-cases`` adds pickles that decode only with options (an extension registry,
+``"extensions"``: [[code, module, name]], and a persistent_load, ``"persistent": true``).
 """
 
 import array
 import base64
 import collections
+import copyreg
 import datetime
 import decimal
 import enum
+import io
 import json
 import pickle
 import sys
@@ -461,9 +465,12 @@ def cross_check(label, value, native):
             label, json.dumps(mine), json.dumps(native)))
 
 
-def case(group, name, protocol, data, options, native, buffers=None):
+def case(group, name, protocol, data, options, native, buffers=None, extensions=None,
+         persistent=False):
     encoding = options.get("encoding", "ASCII")
-    expected = symbolic.symbolic(data, encoding=encoding, buffers=buffers)
+    registry = {code: (module, name) for code, module, name in extensions or []}
+    expected = symbolic.symbolic(data, encoding=encoding, buffers=buffers, extensions=registry,
+                                 persistent=persistent)
     checked = native is not NOT_NATIVE and "ok" in expected
     if checked:
         cross_check("%s/%s p%s" % (group, name, protocol),
@@ -473,6 +480,10 @@ def case(group, name, protocol, data, options, native, buffers=None):
            "expected": expected, "checkedAgainstReal": checked}
     if buffers is not None:
         out["buffers"] = [base64.b64encode(b).decode("ascii") for b in buffers]
+    if extensions:
+        out["extensions"] = extensions
+    if persistent:
+        out["persistent"] = True
     return out
 
 
@@ -517,6 +528,47 @@ def out_of_band_cases():
     return out
 
 
+class PersistentPickler(pickle.Pickler):
+    """Writes every ``Plain`` instance as a persistent id (text at protocol 0, a tuple after)."""
+
+    def __init__(self, file, protocol):
+        super().__init__(file, protocol)
+        self.text_ids = protocol == 0
+
+    def persistent_id(self, obj):
+        if type(obj) is not Plain:
+            return None
+        return "plain-%s" % obj.a if self.text_ids else ("plain", obj.a)
+
+
+def option_cases():
+    """Pickles that need decode options: an extension registry and a persistent_load."""
+    out = []
+    registry = [(240, "__main__", "Plain"), (300, "collections", "OrderedDict"),
+                (70000, "__main__", "WithReduce")]
+    value = [Plain(), collections.OrderedDict(a=1), WithReduce(1), Plain]
+    for code, module, name in registry:
+        copyreg.add_extension(module, name, code)
+    try:
+        for protocol in range(2, 6):
+            out.append(case("options", "extension codes (EXT1, EXT2, EXT4)", protocol,
+                            pickle.dumps(value, protocol), {}, NOT_NATIVE,
+                            extensions=[list(entry) for entry in registry]))
+    finally:
+        for code, module, name in registry:
+            copyreg.remove_extension(module, name, code)
+    for protocol in range(6):
+        stream = io.BytesIO()
+        PersistentPickler(stream, protocol).dump([Plain(1), "x", Plain(2), {"p": Plain(3)}])
+        out.append(case("options", "persistent ids", protocol, stream.getvalue(), {}, NOT_NATIVE,
+                        persistent=True))
+    for name, data, encoding in [("utf-8 str", b"U\x02\xc3\xa9.", "utf-8"),
+                                 ("bad utf-8 str", b"U\x01\xff.", "utf-8")]:
+        out.append(case("options", name, None, data, {"encoding": encoding},
+                        real_expectation(data, {"encoding": encoding})))
+    return out
+
+
 def main():
     import importlib.util
 
@@ -526,6 +578,8 @@ def main():
         cases += cases_for(core_values())
         for group, name, data, options in HANDWRITTEN:
             cases.append(case(group, name, None, data, options, real_expectation(data, options)))
+        if "--option-cases" in sys.argv:
+            cases += option_cases()
     numpy_version = None
     if importlib.util.find_spec("numpy"):
         import numpy

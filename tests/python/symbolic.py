@@ -139,7 +139,27 @@ def _wrap_top(original, wrap):
 
 
 class SymbolicUnpickler(pickle._Unpickler):
+    """``extensions`` maps extension codes to (module, name), as the decoder's option does;
+    with ``persistent``, a persistent id ``pid`` loads as the record ``persistent.load(pid)``,
+    which is what the tests' ``persistentLoad`` callback returns."""
+
     dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, *args, extensions=None, persistent=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extensions = extensions or {}
+        self.persistent = persistent
+
+    def get_extension(self, code):
+        key = self.extensions.get(code)
+        if key is None:
+            raise ValueError("unregistered extension code %d" % code)
+        self.append(self.find_class(*key))
+
+    def persistent_load(self, pid):
+        if not self.persistent:
+            raise pickle.UnpicklingError("persistent id without a persistent_load")
+        return Record("reduce", Global("persistent", "load"), SymTuple([pid]))
 
     def find_class(self, module, name):
         if self.proto < 3 and self.fix_imports:
@@ -323,10 +343,11 @@ class SymbolicUnpickler(pickle._Unpickler):
         pickle._Unpickler.dispatch[pickle.BYTEARRAY8[0]], lambda b: SymByteArray(b))
 
 
-def symbolic_load(data, encoding="ASCII", buffers=None):
+def symbolic_load(data, encoding="ASCII", buffers=None, extensions=None, persistent=False):
     """Runs the inert unpickler; returns the symbolic value (or raises like CPython's pickle.py)."""
     wrapped = None if buffers is None else [SymByteArray(b) for b in buffers]
-    return SymbolicUnpickler(io.BytesIO(data), encoding=encoding, buffers=wrapped).load()
+    return SymbolicUnpickler(io.BytesIO(data), encoding=encoding, buffers=wrapped,
+                             extensions=extensions, persistent=persistent).load()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1080,10 +1101,11 @@ class Tagger:
         raise TypeError("cannot tag %r" % (node,))
 
 
-def symbolic(data, encoding="ASCII", buffers=None):
+def symbolic(data, encoding="ASCII", buffers=None, extensions=None, persistent=False):
     """The tagged expectation for a pickle: ``{"ok": tagged}`` or ``{"error": class name}``."""
     try:
-        value = symbolic_load(data, encoding=encoding, buffers=buffers)
+        value = symbolic_load(data, encoding=encoding, buffers=buffers, extensions=extensions,
+                              persistent=persistent)
     except Exception as exc:  # the exception class is the verdict
         return {"error": type(exc).__name__, "message": str(exc)[:200]}
     root = Normalizer().node(value)
