@@ -21,17 +21,31 @@ import {
   generateCorpus,
 } from "./_corpus.ts";
 
-/** Decodes one case in both number modes; returns the problems found. */
+/**
+ * The decode settings every case goes through: both number mappings, and windows so small that
+ * nearly every opcode straddles two of them (the streaming path of large inputs).
+ */
+const MODES: { exact: boolean; windowSize?: number }[] = [
+  { exact: true },
+  { exact: false },
+  { exact: true, windowSize: 7 },
+];
+
+/** Decodes one case in every mode; returns the problems found. */
 function check(testCase: Case): string[] {
   const data = fromBase64(testCase.pickle);
   const problems: string[] = [];
   const label = testCase.protocol === null
     ? "hand-written"
     : `protocol ${testCase.protocol}`;
-  for (const exact of [true, false]) {
+  for (const { exact, windowSize } of MODES) {
+    const mode = `exact=${exact}${
+      windowSize ? `, ${windowSize}-byte windows` : ""
+    }`;
     const options: DecodeOptions = {
       ...testCase.options,
       exact,
+      windowSize,
       buffers: testCase.buffers?.map(fromBase64),
       extensions: testCase.extensions &&
         new Map(
@@ -53,7 +67,7 @@ function check(testCase: Case): string[] {
       value = decode(data, options);
     } catch (error) {
       if (!("error" in testCase.expected)) {
-        problems.push(`${label}, exact=${exact}: threw ${error}`);
+        problems.push(`${label}, ${mode}: threw ${error}`);
       } else if (!(error instanceof UnpicklingError)) {
         problems.push(
           `${label}: CPython raises ${testCase.expected.error}, we threw ${error} (not an UnpicklingError)`,
@@ -71,14 +85,14 @@ function check(testCase: Case): string[] {
     try {
       tagged = toTagged(value, { exact });
     } catch (error) {
-      problems.push(`${label}, exact=${exact}: ${error}`);
+      problems.push(`${label}, ${mode}: ${error}`);
       continue;
     }
     const difference = compareTagged(tagged, testCase.expected.ok, {
       looseFloats: !exact,
     });
     if (difference !== null) {
-      problems.push(`${label}, exact=${exact}: ${difference}`);
+      problems.push(`${label}, ${mode}: ${difference}`);
     }
   }
   return problems;
