@@ -359,7 +359,16 @@ impl Decoder {
                 }
             };
             cursor.pos += 1;
-            match self.execute(opcode, &mut cursor) {
+            let args = window.get(cursor.pos as usize..).unwrap_or(&[]);
+            let outcome = match self.execute_complete(opcode, args) {
+                Some(Ok(len)) => {
+                    cursor.pos += len as u64;
+                    Ok(false)
+                }
+                Some(Err(halt)) => Err(halt),
+                None => self.execute(opcode, &mut cursor),
+            };
+            match outcome {
                 Ok(false) => {}
                 Ok(true) => {
                     self.finished = true;
@@ -510,6 +519,94 @@ impl Decoder {
     }
 
     // ----- the opcodes ---------------------------------------------------------------------
+
+    /// The fast path for the opcodes CPython writes most, when their arguments are complete in
+    /// `args` (the window after the opcode): returns how many argument bytes were used, or `None`
+    /// to let [`Decoder::execute`] handle the opcode (incomplete arguments, errors to report).
+    #[inline]
+    fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<Step<usize>> {
+        let used = match opcode {
+            op::BININT1 => {
+                self.push_int32(i32::from(*args.first()?));
+                1
+            }
+            op::BININT2 => {
+                self.push_int32(i32::from(u16::from_le_bytes(fixed(args)?)));
+                2
+            }
+            op::BININT => {
+                self.push_int32(i32::from_le_bytes(fixed(args)?));
+                4
+            }
+            op::BINFLOAT => {
+                self.tape.float(f64::from_be_bytes(fixed(args)?));
+                self.push_scalar(Kind::Float);
+                8
+            }
+            op::LONG1 => {
+                let len = usize::from(*args.first()?);
+                ints::push_twos_complement(args.get(1..1 + len)?, &mut self.tape);
+                self.push_scalar(Kind::Int);
+                1 + len
+            }
+            op::NONE => {
+                self.tape.op(tape::NONE);
+                self.push_scalar(Kind::None);
+                0
+            }
+            op::NEWTRUE | op::NEWFALSE => {
+                self.push_bool(opcode == op::NEWTRUE);
+                0
+            }
+            op::MARK => {
+                self.marks.push(self.stack.len());
+                0
+            }
+            op::EMPTY_LIST => {
+                self.push_empty(tape::EMPTY_LIST, Kind::List);
+                0
+            }
+            op::EMPTY_DICT => {
+                self.push_empty(tape::EMPTY_DICT, Kind::Dict);
+                0
+            }
+            op::BINGET | op::LONG_BINGET => {
+                let (key, used) = if opcode == op::BINGET {
+                    (u64::from(*args.first()?), 1)
+                } else {
+                    (u64::from(u32::from_le_bytes(fixed(args)?)), 4)
+                };
+                self.memo.get(key)?;
+                return Some(self.memo_get(key).map(|()| used));
+            }
+            op::MEMOIZE | op::BINPUT | op::LONG_BINPUT => {
+                let (key, used) = match opcode {
+                    op::MEMOIZE => (u64::from(self.memo.len()), 0),
+                    op::BINPUT => (u64::from(*args.first()?), 1),
+                    _ => (u64::from(u32::from_le_bytes(fixed(args)?)), 4),
+                };
+                if self.stack.len() <= self.fence() {
+                    return None;
+                }
+                return Some(self.memo_put(key).map(|()| used));
+            }
+            op::SHORT_BINUNICODE | op::BINUNICODE => {
+                let (len, header) = if opcode == op::SHORT_BINUNICODE {
+                    (usize::from(*args.first()?), 1usize)
+                } else {
+                    (u32::from_le_bytes(fixed(args)?) as usize, 4)
+                };
+                let text = args.get(header..header.checked_add(len)?)?;
+                if let Err(message) = text::push_utf8_surrogatepass(text, &mut self.tape) {
+                    return Some(fail(message));
+                }
+                self.push_scalar(Kind::Str);
+                header + len
+            }
+            _ => return None,
+        };
+        Some(Ok(used))
+    }
 
     /// Runs one opcode whose arguments start at `cursor.pos`. Returns `true` after `STOP`.
     /// Reads every argument before it changes any state, so `Incomplete` leaves the machine as
@@ -1194,6 +1291,14 @@ impl Decoder {
         self.push_scalar(kind);
         Ok(())
     }
+}
+
+/// The first `N` bytes of `args`, when there are that many.
+#[inline]
+fn fixed<const N: usize>(args: &[u8]) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    out.copy_from_slice(args.get(..N)?);
+    Some(out)
 }
 
 fn shape_of(objects: &[Shape], entry: &Entry) -> Shape {

@@ -261,15 +261,18 @@ fn push_magnitude_hex(magnitude: &[u8], negative: bool, tape: &mut Tape) {
         }
     }
     let start = tape.text.len();
-    tape.text.reserve(2 * (top + 1));
     let high = magnitude[top];
     if high >= 0x10 {
         tape.text.push(HEX[usize::from(high >> 4)]);
     }
     tape.text.push(HEX[usize::from(high & 0xf)]);
-    for &byte in magnitude[..top].iter().rev() {
-        tape.text.push(HEX[usize::from(byte >> 4)]);
-        tape.text.push(HEX[usize::from(byte & 0xf)]);
+    let digits = tape.text.len();
+    tape.text.resize(digits + 2 * top, 0);
+    if let Some(out) = tape.text.get_mut(digits..) {
+        for (pair, &byte) in out.chunks_exact_mut(2).zip(magnitude[..top].iter().rev()) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
+        }
     }
     push_hex_op(tape, start, negative);
 }
