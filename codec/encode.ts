@@ -994,7 +994,20 @@ class Machine {
     if (this.bin) w.byte(EMPTY_LIST);
     else w.byte2(MARK, LIST);
     this.memo.set(list, this.put());
-    if (list.length === 0) return true;
+    const n = list.length;
+    if (n === 0) return true;
+    if (n <= BATCH && this.bin && allLeaves(list)) {
+      // A list of scalars needs no frame: batch_list_exact's one batch, written here.
+      if (n === 1) {
+        this.save(list[0]);
+        w.byte(APPEND);
+        return true;
+      }
+      w.byte(MARK);
+      for (let i = 0; i < n; i++) this.save(list[i]);
+      w.byte(APPENDS);
+      return true;
+    }
     this.stack.push(new ListFrame(list, this.bin ? EXACT : TEXT, ""));
     return false;
   }
@@ -1908,6 +1921,24 @@ function dateTimeState(
     (microsecond >> 8) & 0xff,
     microsecond & 0xff,
   ]);
+}
+
+/**
+ * Whether every value is a scalar (`null`, `undefined`, boolean, number, bigint, string), which
+ * `save()` writes at once without a frame.
+ */
+function allLeaves(values: unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const type = typeof value;
+    if (
+      (type === "object" && value !== null) || type === "function" ||
+      type === "symbol"
+    ) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
