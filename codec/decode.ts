@@ -576,6 +576,8 @@ class Machine implements ReducerScope {
     let tp = 0;
     let up = 0;
     let bp = 0;
+    // Where the last look for a batch of numbers ended without one, so no run is scanned twice.
+    let plainFrom = 0;
     const end = tape.length;
     while (pc < end) {
       const op = tape[pc++];
@@ -592,9 +594,28 @@ class Machine implements ReducerScope {
         case 3: // FALSE
           stack[sp++] = false;
           break;
-        case 4: // INT32
+        case 4: { // INT32
+          // A list's batch of small ints (`INT32 v`… `APPENDS n`) goes straight into the list.
+          if (pc >= plainFrom && tape[pc + 1] === 4) {
+            let run = pc + 1;
+            while (run < end && tape[run] === 4) run += 2;
+            const count = (run - pc + 1) >> 1;
+            const target = stack[sp - 1];
+            if (
+              tape[run] === 22 && tape[run + 1] === count &&
+              Array.isArray(target) && target.constructor === Array
+            ) {
+              for (let at = pc; at < run; at += 2) {
+                target.push(exact ? BigInt(tape[at]) : tape[at]);
+              }
+              pc = run + 2;
+              break;
+            }
+            plainFrom = run;
+          }
           stack[sp++] = exact ? BigInt(tape[pc++]) : tape[pc++];
           break;
+        }
         case 5: { // INT_F64
           const value = floats[fp++];
           stack[sp++] = exact ? BigInt(value) : value;
@@ -614,9 +635,26 @@ class Machine implements ReducerScope {
           stack[sp++] = exact ? value : demote(value);
           break;
         }
-        case 8: // FLOAT
+        case 8: { // FLOAT
+          // A list's batch of floats (`FLOAT`… `APPENDS n`) goes straight into the list.
+          if (pc >= plainFrom && tape[pc] === 8) {
+            let run = pc;
+            while (run < end && tape[run] === 8) run++;
+            const count = run - pc + 1;
+            const target = stack[sp - 1];
+            if (
+              tape[run] === 22 && tape[run + 1] === count &&
+              Array.isArray(target) && target.constructor === Array
+            ) {
+              for (let i = 0; i < count; i++) target.push(floats[fp++]);
+              pc = run + 2;
+              break;
+            }
+            plainFrom = run;
+          }
           stack[sp++] = floats[fp++];
           break;
+        }
         case 9: // STR
           stack[sp++] = text.slice(tp, tp += tape[pc++]);
           break;

@@ -789,3 +789,43 @@ emit("outer", None, protocols=[4], raw=f.getvalue())
   assert.deepEqual(value, [20000, "after", 2.5, [20000, 2n ** 70n]]);
   assert.ok(grew, "the nested decode grew the memory under the outer one");
 });
+
+Deno.test("decode: batches of ints and floats, whole or cut by windows, protocols 0-5", async () => {
+  const cases = await pythonCases(`
+value = [list(range(-5, 2500)), [i / 8 for i in range(2500)], [1.5, 2, 2.5, 3] * 300,
+         [[i, i + 0.5] for i in range(50)], [2**40, 1, 2, 3, 2.0]]
+emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
+`);
+  for (const { data, expect, protocol } of cases) {
+    for (const exact of [false, true]) {
+      for (const windowSize of [1 << 20, 333]) {
+        const where =
+          `protocol ${protocol} exact ${exact} window ${windowSize}`;
+        const [ints, floats, mixed, pairs, tail] = decode(data, {
+          exact,
+          windowSize,
+        }) as unknown[][];
+        const [intText, floatText, mixedText] = expect as string[][];
+        assert.deepEqual(
+          ints,
+          intText.map((x) => exact ? BigInt(x) : Number(x)),
+          where,
+        );
+        assert.deepEqual(floats, floatText.map(Number), where);
+        assert.deepEqual(
+          mixed,
+          mixedText.map((x) =>
+            exact && !x.includes(".") ? BigInt(x) : Number(x)
+          ),
+          where,
+        );
+        assert.deepEqual(pairs[49], [exact ? 49n : 49, 49.5], where);
+        assert.deepEqual(
+          tail,
+          exact ? [2n ** 40n, 1n, 2n, 3n, 2] : [2 ** 40, 1, 2, 3, 2],
+          where,
+        );
+      }
+    }
+  }
+});
