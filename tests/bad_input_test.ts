@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { decode } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
+import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
 
 function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -30,11 +31,24 @@ function bytes(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
 
 /** Decodes and reports how it ended; only `UnpicklingError` may escape `decode()`. */
 function outcome(data: Uint8Array): "value" | "rejected" | string {
+  return decoded(data).outcome;
+}
+
+/**
+ * Decodes (exact numbers, optionally through windows of `windowSize` bytes) and reports how it
+ * ended, with the tagged value when there is one.
+ */
+function decoded(
+  data: Uint8Array,
+  windowSize?: number,
+): { outcome: "value" | "rejected" | string; tagged?: Tagged } {
   try {
-    decode(data);
-    return "value";
+    const value = decode(data, { exact: true, windowSize });
+    return { outcome: "value", tagged: toTagged(value, { exact: true }) };
   } catch (error) {
-    return error instanceof UnpicklingError ? "rejected" : String(error);
+    return {
+      outcome: error instanceof UnpicklingError ? "rejected" : String(error),
+    };
   }
 }
 
@@ -71,7 +85,7 @@ Deno.test("bad input: every proper prefix of a good pickle is rejected", () => {
   assert.deepEqual(wrong.slice(0, 10), []);
 });
 
-Deno.test("bad input: mutated pickles decode or throw UnpicklingError", () => {
+Deno.test("bad input: mutated pickles decode or throw UnpicklingError, whatever the windows", () => {
   // A fixed-seed xorshift, so that a failure reproduces.
   let seed = 0x9e3779b9;
   const random = (n: number) => {
@@ -87,10 +101,23 @@ Deno.test("bad input: mutated pickles decode or throw UnpicklingError", () => {
     for (let edits = 1 + random(3); edits > 0; edits--) {
       pickle[random(pickle.length)] = random(256);
     }
-    const result = outcome(pickle);
-    if (result === "rejected") rejected++;
-    else if (result !== "value") {
-      wrong.push(`${JSON.stringify([...pickle])}: ${result}`);
+    const whole = decoded(pickle);
+    // The same bytes fed in 5-byte windows must end the same way, with the same value.
+    const windowed = decoded(pickle, 5);
+    const input = JSON.stringify([...pickle]);
+    if (whole.outcome === "rejected") rejected++;
+    else if (whole.outcome !== "value") {
+      wrong.push(`${input}: ${whole.outcome}`);
+    }
+    if (windowed.outcome !== whole.outcome) {
+      wrong.push(
+        `${input}: ${whole.outcome}, but ${windowed.outcome} in 5-byte windows`,
+      );
+    } else if (whole.tagged !== undefined) {
+      const difference = compareTagged(windowed.tagged!, whole.tagged);
+      if (difference !== null) {
+        wrong.push(`${input}: in 5-byte windows, ${difference}`);
+      }
     }
   }
   assert.deepEqual(wrong.slice(0, 10), []);
