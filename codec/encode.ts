@@ -1290,7 +1290,12 @@ class Machine {
 
   saveRecord(record: PyObject): boolean {
     const steps: unknown[] = [];
-    const args = record.args;
+    let args = record.args;
+    if (!(args instanceof Tuple)) {
+      // A record built by hand with a plain array: the arguments are a tuple all the same.
+      args = Tuple.of(...(args as unknown[]));
+      this.synthetic.add(args);
+    }
     const kind = record.kind;
     if (kind === "reduce") {
       steps.push(

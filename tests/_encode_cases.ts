@@ -43,6 +43,8 @@ export interface EncodeCase {
   protocols?: number[];
   /** Encode with `exact: true`. */
   exact?: boolean;
+  /** Encode (and have CPython dump) with `fixImports: false`. */
+  noFixImports?: boolean;
 }
 
 const ALL = [0, 1, 2, 3, 4, 5];
@@ -473,6 +475,17 @@ export const ENCODE_CASES: EncodeCase[] = [
     ],
     py: "[collections.OrderedDict, set, set]",
     repr: "[<class 'collections.OrderedDict'>, <class 'set'>, <class 'set'>]",
+  },
+  {
+    name: "Python 3 names below protocol 3 without fixImports",
+    js: () => [
+      new Set([1]),
+      new PyGlobal("builtins", "range"),
+      new Uint8Array(0),
+    ],
+    py: "[{1}, range, b'']",
+    repr: "[{1}, <class 'range'>, b'']",
+    noFixImports: true,
   },
   {
     name: "a nested name",

@@ -87,7 +87,7 @@ for case in json.load(sys.stdin):
         if "repr" in case:
             result["repr"] = repr(loaded)
         if case["compare"]:
-            theirs = pickle.dumps(value, protocol=protocol)
+            theirs = pickle.dumps(value, protocol=protocol, fix_imports=not case["noFixImports"])
             result["identical"] = theirs == ours
             if theirs != ours:
                 result["ours"] = dis(ours)
@@ -120,7 +120,11 @@ const payload = ENCODE_CASES.map((c) => {
   const pickles: Record<string, string> = {};
   for (const protocol of c.protocols ?? ALL) {
     pickles[protocol] = base64(
-      encode(c.js(), { protocol, exact: c.exact ?? false }),
+      encode(c.js(), {
+        protocol,
+        exact: c.exact ?? false,
+        fixImports: !c.noFixImports,
+      }),
     );
   }
   return {
@@ -130,6 +134,7 @@ const payload = ENCODE_CASES.map((c) => {
     repr: c.repr,
     pickles,
     compare: (c.identical ?? ALL).length > 0,
+    noFixImports: c.noFixImports ?? false,
   };
 });
 

@@ -165,3 +165,17 @@ Deno.test("encode: numpy and array data must fit the declared type", () => {
     "value.a",
   );
 });
+
+Deno.test("encode: a record's arguments are a tuple even when given as an array", () => {
+  const fromArray = new PyObject(
+    "reduce",
+    new PyGlobal("fractions", "Fraction"),
+    [1, 3] as unknown as Tuple,
+  );
+  const fromTuple = new PyObject(
+    "reduce",
+    new PyGlobal("fractions", "Fraction"),
+    Tuple.of(1, 3),
+  );
+  assert.deepEqual(encode(fromArray), encode(fromTuple));
+});
