@@ -10,6 +10,7 @@ import { decode, type DecodeOptions } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
 import { pythonPath } from "./_python.ts";
+import { fromBase64 } from "./_corpus.ts";
 
 interface Vector {
   test: string;
@@ -45,10 +46,6 @@ const ENCODINGS: Record<string, DecodeOptions["encoding"]> = {
   bytes: "bytes",
   "utf-8": "utf-8",
 };
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
 
 /** Checks one vector with the given input window size (`undefined`: the default). */
 function check(vector: Vector, windowSize?: number): string | null {
