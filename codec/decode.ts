@@ -83,7 +83,8 @@ export interface DecodeOptions {
    */
   readonly buffers?: Iterable<Uint8Array>;
   /**
-   * The deepest nesting of containers accepted; `Infinity` for no limit.
+   * The deepest nesting of containers accepted (`[]` is 1, `[[]]` is 2); `Infinity` for no
+   * limit.
    *
    * @default {10000}
    */
@@ -147,16 +148,21 @@ const ENCODINGS: Readonly<Record<string, number>> = {
   utf8: 3,
 };
 
-/** A limit option as the wasm ABI takes it: 0 for no limit. */
-function limit(name: string, value: number | undefined, fallback: number) {
+/** A limit option (an integer ≥ 1, or `Infinity`) as the wasm ABI takes it: 0 for no limit. */
+function limit(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max: number,
+): number {
   const chosen = value ?? fallback;
-  if (chosen === Infinity || chosen === 0) return 0;
-  if (!Number.isInteger(chosen) || chosen < 0) {
+  if (chosen === Infinity || chosen > max) return 0;
+  if (!Number.isInteger(chosen) || chosen < 1) {
     throw new RangeError(
-      `Option ${name} must be a non-negative integer or Infinity, got ${chosen}`,
+      `Option ${name} must be an integer of at least 1, or Infinity, got ${chosen}`,
     );
   }
-  return Math.min(chosen, 0xffffffff);
+  return chosen;
 }
 
 function settingsOf(options: DecodeOptions): Settings {
@@ -174,15 +180,6 @@ function settingsOf(options: DecodeOptions): Settings {
       `Option windowSize must be an integer from 1 to 2**31, got ${windowSize}`,
     );
   }
-  const maxNodes = options.maxNodes;
-  if (
-    maxNodes !== undefined && maxNodes !== Infinity &&
-    (!Number.isSafeInteger(maxNodes) || maxNodes < 0)
-  ) {
-    throw new RangeError(
-      `Option maxNodes must be a non-negative integer or Infinity, got ${maxNodes}`,
-    );
-  }
   return {
     exact: options.exact ?? false,
     encoding,
@@ -190,10 +187,12 @@ function settingsOf(options: DecodeOptions): Settings {
     persistentLoad: options.persistentLoad,
     extensions: options.extensions,
     buffers: options.buffers,
-    maxDepth: limit("maxDepth", options.maxDepth, 10000),
-    maxMemo: limit("maxMemo", options.maxMemo, Infinity),
-    maxIntDigits: limit("maxIntDigits", options.maxIntDigits, 4300),
-    maxNodes: maxNodes === Infinity ? 0 : maxNodes,
+    maxDepth: limit("maxDepth", options.maxDepth, 10000, 0xffffffff),
+    maxMemo: limit("maxMemo", options.maxMemo, Infinity, 0xffffffff),
+    maxIntDigits: limit("maxIntDigits", options.maxIntDigits, 4300, 0xffffffff),
+    maxNodes: options.maxNodes === undefined
+      ? undefined
+      : limit("maxNodes", options.maxNodes, Infinity, Number.MAX_SAFE_INTEGER),
     windowSize,
   };
 }

@@ -407,6 +407,8 @@ Deno.test("decode: Decoder keeps its options across calls", async () => {
   }
   assert.throws(() => new Decoder({ windowSize: 0 }), RangeError);
   assert.throws(() => new Decoder({ maxDepth: -1 }), RangeError);
+  assert.throws(() => new Decoder({ maxNodes: 0 }), RangeError);
+  assert.throws(() => new Decoder({ maxIntDigits: 1.5 }), RangeError);
   assert.throws(
     () => new Decoder({ encoding: "koi8-r" as "bytes" }),
     RangeError,
