@@ -808,10 +808,8 @@ def _plain_data(args):
     """Arguments made of plain data only (what the builtins reducers accept)."""
     try:
         return real_value(args)
-    except Unsupported:
-        raise
-    except Exception as exc:
-        raise Unsupported(str(exc))
+    except (TypeError, ValueError) as exc:  # e.g. an unhashable dict key
+        raise Unsupported(str(exc)) from exc
 
 
 def _builtin_scalar_handler(function):
