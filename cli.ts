@@ -85,6 +85,8 @@ Prints an artifact's value, JSON and pickles alike.
                          non-string keys, {"$ndarray": …}, {"$object": …} for class instances,
                          {"$id": n} / {"$ref": n} for shared objects
   --indent <n>           spaces per level of --json output (default 2; 0 for one line)
+  --max-chars <n>        refuse --json output longer than this (default 67108864), so that
+                         a pickle built to expand cannot exhaust memory
   --max-items <n>        items shown per container in --tree output (default 20)
   --max-lines <n>        lines of --tree output (default 500; 0 for no limit)
   --validate             refuse artifacts made for another Python (as Python lazyscribe does)
@@ -111,6 +113,7 @@ const VALUE_FLAGS = new Set([
   "--max-items",
   "--max-lines",
   "--python-version",
+  "--max-chars",
 ]);
 const BOOLEAN_FLAGS = new Set([
   "--json",
@@ -498,7 +501,10 @@ async function cat(parsed: ParsedArgs, output: CliOutput): Promise<void> {
   }
   if (flags.has("--json")) {
     output.out(
-      taggedJson(value, { indent: integerFlag(parsed, "--indent", 2, "cat") }),
+      taggedJson(value, {
+        indent: integerFlag(parsed, "--indent", 2, "cat"),
+        maxLength: integerFlag(parsed, "--max-chars", 2 ** 26, "cat"),
+      }),
     );
   } else {
     const maxLines = integerFlag(parsed, "--max-lines", 500, "cat");
