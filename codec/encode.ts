@@ -14,6 +14,8 @@ import {
   writeUtf8,
 } from "./_text.ts";
 import { FRAME_SIZE_TARGET, Writer } from "./_writer.ts";
+
+const utf8 = new TextEncoder();
 import { PicklingError } from "./errors.ts";
 import {
   ByteArray,
@@ -261,6 +263,8 @@ class Machine {
   /** Containers the encoder made up (CPython's argument tuples); they add no path segment. */
   synthetic = new Set<object>();
   readonly header = new Uint8Array(9);
+  /** Where runs of strings are encoded together (see {@linkcode saveStrings}). */
+  scratch = new Uint8Array(4096);
   readonly headerView = new DataView(this.header.buffer);
 
   constructor(options: EncodeOptions) {
@@ -722,6 +726,68 @@ class Machine {
     if (strings.size < STRING_MEMO_LIMIT) strings.set(text, slot);
   }
 
+  /**
+   * Saves the run of strings at `items[start]`, `items[start + 1]`, … before `end`, and returns
+   * where the run stopped. Short ASCII strings, the usual case, are encoded together by one
+   * `TextEncoder.encodeInto` (a JS loop costs ~2.5 ns a character) and copied from there.
+   */
+  saveStrings(items: ArrayLike<unknown>, start: number, end: number): number {
+    let stop = start;
+    let joined = "";
+    while (stop < end) {
+      const item = items[stop];
+      if (typeof item !== "string" || item.length > 0xff) break;
+      joined += item;
+      stop++;
+    }
+    const w = this.w;
+    if (stop - start < 4 || this.proto < 4) {
+      if (stop === start) stop++;
+      for (let i = start; i < stop; i++) {
+        if (w.frameStart >= 0) w.boundary();
+        this.saveString(items[i] as string);
+      }
+      return stop;
+    }
+    if (this.scratch.length < joined.length) {
+      this.scratch = new Uint8Array(
+        Math.max(joined.length, 2 * this.scratch.length),
+      );
+    }
+    const scratch = this.scratch;
+    if (utf8.encodeInto(joined, scratch).written !== joined.length) {
+      for (let i = start; i < stop; i++) {
+        if (w.frameStart >= 0) w.boundary();
+        this.saveString(items[i] as string);
+      }
+      return stop;
+    }
+    const strings = this.strings;
+    let offset = 0;
+    for (let i = start; i < stop; i++) {
+      const text = items[i] as string;
+      const length = text.length;
+      if (w.frameStart >= 0) w.boundary();
+      const index = strings.get(text);
+      if (index !== undefined) {
+        this.get(index);
+      } else {
+        w.reserve(3 + length);
+        const buf = w.buf;
+        let pos = w.pos;
+        buf[pos++] = SHORT_BINUNICODE;
+        buf[pos++] = length;
+        for (let k = 0; k < length; k++) buf[pos++] = scratch[offset + k];
+        buf[pos++] = MEMOIZE;
+        w.pos = pos;
+        const slot = this.memoSize++;
+        if (strings.size < STRING_MEMO_LIMIT) strings.set(text, slot);
+      }
+      offset += length;
+    }
+    return stop;
+  }
+
   /** Writes a `str` without its memo opcode. */
   writeString(text: string): void {
     const w = this.w;
@@ -1004,7 +1070,15 @@ class Machine {
         return true;
       }
       w.byte(MARK);
-      for (let i = 0; i < n; i++) this.save(list[i]);
+      for (let i = 0; i < n;) {
+        const item = list[i];
+        if (typeof item === "string") {
+          i = this.saveStrings(list, i, n);
+        } else {
+          this.save(item);
+          i++;
+        }
+      }
       w.byte(APPENDS);
       return true;
     }
@@ -1518,6 +1592,14 @@ class ListFrame implements Frame {
           // The common case inlined: a list of numbers needs no frame bookkeeping.
           if (w.frameStart >= 0) w.boundary();
           m.writeNumber(item);
+        } else if (typeof item === "string") {
+          const end = m.saveStrings(
+            items,
+            this.i - 1,
+            Math.min(n, this.i + BATCH - this.batch),
+          );
+          this.batch += end - this.i;
+          this.i = end;
         } else if (!m.save(item)) {
           return false;
         }

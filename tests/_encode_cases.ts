@@ -187,6 +187,17 @@ export const ENCODE_CASES: EncodeCase[] = [
     py: "['a'*70000, 'é'*40000, 'x', '€'*25000]",
   },
   {
+    name: "runs of short strings with repeats",
+    js: () => [
+      ...range(2500).map((i) => "s" + (i % 300)),
+      "é",
+      ...range(10).map((i) => "t" + i),
+    ],
+    py:
+      "(lambda ks: [ks[i % 300] for i in range(2500)] + ['é'] + ['t%d' % i for i in range(10)])" +
+      "(['s%d' % j for j in range(300)])",
+  },
+  {
     name: "the same string twice",
     js: () => ["abc", "abc", "d"],
     py: "['abc', 'abc', 'd']",
