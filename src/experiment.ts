@@ -17,15 +17,17 @@ import { formatTimestamp } from "./metadata.ts";
 import { slugify } from "./slugify.ts";
 import { dirname, joinPath, type Storage } from "./storage.ts";
 import {
+  type LoadArtifactOptions,
+  type LogArtifactOptions,
+  Test,
+} from "./experiment_test_record.ts";
+import {
   addArtifact,
   artifactEntries,
   artifactsFromEntries,
   constructLoggedArtifact,
   loadArtifactFrom,
-  type LoadArtifactOptions,
-  type LogArtifactOptions,
-  Test,
-} from "./experiment_test_record.ts";
+} from "./_artifact_list.ts";
 import { Project } from "./project.ts";
 import type { Repository } from "./repository.ts";
 import {
@@ -166,19 +168,22 @@ export class Experiment {
   }
 
   /**
-   * Rebuilds an experiment from its entry in `project.json`.
+   * Rebuilds an experiment from its entry in `project.json` (used when a project is opened).
    *
-   * @param reader The entry, friendly.
-   * @param exact The entry, exact.
+   * @param entry The entry, in the friendly mapping of `loads`.
+   * @param exact The same entry, in the exact mapping (`loads(…, { exact: true })`).
    * @param context Where its files live and whether it may change.
+   * @param where What the entry is, for error messages.
    * @returns The experiment, not dirty (frozen when read-only).
    * @throws {MalformedFileError} When a field is missing or malformed.
    */
   static fromEntry(
-    reader: EntryReader,
+    entry: unknown,
     exact: unknown,
     context: ExperimentContext,
+    where: string,
   ): Experiment {
+    const reader = EntryReader.of(entry, where);
     const name = reader.string("name");
     const author = reader.string("author", currentUser());
     const createdAt = reader.time("created_at");
@@ -218,20 +223,17 @@ export class Experiment {
     }
     experiment.tags.push(...reader.strings("tags"));
     const exactTests = exactMap.get("tests");
-    for (const [index, entry] of reader.list("tests").entries()) {
-      const testReader = EntryReader.of(
-        entry,
-        `test ${index} of ${reader.where}`,
-      );
+    for (const [index, test] of reader.list("tests").entries()) {
       experiment.tests.push(
         Test.fromEntry(
-          testReader,
+          test,
           Array.isArray(exactTests) ? exactTests[index] : undefined,
           {
             storage: context.storage,
-            path: joinPath(experiment.path, slugify(testReader.string("name"))),
+            path: experiment.path,
             readOnly: context.readOnly,
           },
+          `test ${index} of ${where}`,
         ),
       );
     }

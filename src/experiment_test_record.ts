@@ -7,21 +7,17 @@
  */
 
 import type { Artifact, ArtifactHandler } from "./artifact.ts";
-import { readArtifactFile } from "./artifact_file.ts";
+import { ReadOnlyError } from "./errors.ts";
+import { slugify } from "./slugify.ts";
+import { joinPath, type Storage } from "./storage.ts";
+import { EntryReader, KeptValues, utcNow } from "./_project_file.ts";
 import {
-  ArtifactLoadError,
-  ArtifactLogError,
-  ReadOnlyError,
-} from "./errors.ts";
-import { artifactFromEntry, artifactToEntry } from "./metadata.ts";
-import { getHandler } from "./registry.ts";
-import type { Storage } from "./storage.ts";
-import {
-  type EntryReader,
-  KeptValues,
-  toExact,
-  utcNow,
-} from "./_project_file.ts";
+  addArtifact,
+  artifactEntries,
+  artifactsFromEntries,
+  constructLoggedArtifact,
+  loadArtifactFrom,
+} from "./_artifact_list.ts";
 
 /**
  * What {@linkcode Experiment.logArtifact} and {@linkcode Test.logArtifact} take: lazyscribe's
@@ -68,119 +64,6 @@ export interface TestContext {
   readonly path: string;
   /** Whether the test belongs to a read-only experiment. */
   readonly readOnly: boolean;
-}
-
-/**
- * Makes an artifact from `logArtifact` options, as lazyscribe's `log_artifact` does.
- *
- * @param options The options.
- * @param createdAt The creation time.
- * @param version The version.
- * @returns The artifact, dirty.
- */
-export function constructLoggedArtifact(
-  options: Readonly<LogArtifactOptions>,
-  createdAt: Date,
-  version = 0,
-): Artifact {
-  const { name, value, handler, fname, overwrite: _, ...writerKwargs } =
-    options;
-  const handlerClass = typeof handler === "string"
-    ? getHandler(handler)
-    : handler;
-  return handlerClass.construct({
-    name,
-    value,
-    fname: fname ?? null,
-    createdAt,
-    writerKwargs,
-    version,
-  });
-}
-
-/**
- * Adds an artifact to a list, replacing one of the same name when `overwrite` is set.
- *
- * @param artifacts The list.
- * @param artifact The new artifact.
- * @param overwrite Whether to replace.
- * @param owner `"experiment"` or `"test"`, for the message.
- * @throws {ArtifactLogError} When the name is taken and `overwrite` is not set.
- */
-export function addArtifact(
-  artifacts: Artifact[],
-  artifact: Artifact,
-  overwrite: boolean,
-  owner: string,
-): void {
-  const index = artifacts.findIndex((item) => item.name === artifact.name);
-  if (index === -1) {
-    artifacts.push(artifact);
-  } else if (overwrite) {
-    artifacts[index] = artifact;
-  } else {
-    throw new ArtifactLogError(
-      `An artifact with name ${artifact.name} already exists in the ${owner}. Please use ` +
-        "another name or set `overwrite: true` to replace the artifact.",
-    );
-  }
-}
-
-/**
- * Loads the value of the first artifact with a name, as lazyscribe's `load_artifact_from`.
- *
- * @param artifacts The artifacts.
- * @param storage Their storage.
- * @param folder Their folder.
- * @param name The name.
- * @param options Validation and reader options.
- * @returns The value.
- * @throws {ArtifactLoadError} When there is no such artifact or it cannot be loaded.
- */
-export function loadArtifactFrom(
-  artifacts: readonly Artifact[],
-  storage: Storage,
-  folder: string,
-  name: string,
-  options: Readonly<LoadArtifactOptions>,
-): Promise<unknown> {
-  const artifact = artifacts.find((item) => item.name === name);
-  if (artifact === undefined) {
-    return Promise.reject(
-      new ArtifactLoadError(`No artifact with name ${name}`),
-    );
-  }
-  return readArtifactFile(artifact, storage, folder, options);
-}
-
-/**
- * Rebuilds artifacts from the entries of a file, naming the entry in errors.
- *
- * @param reader The entry that holds the `"artifacts"` list.
- * @returns The artifacts, not dirty.
- * @throws {MalformedFileError} When an entry cannot be rebuilt.
- */
-export function artifactsFromEntries(reader: EntryReader): Artifact[] {
-  return reader.list("artifacts").map((entry, index) => {
-    try {
-      return artifactFromEntry(entry as Record<string, unknown>);
-    } catch (error) {
-      return reader.fail(
-        `artifact ${index}: ${(error as Error).message}`,
-        error,
-      );
-    }
-  });
-}
-
-/**
- * The entries of artifacts, in the exact mapping.
- *
- * @param artifacts The artifacts.
- * @returns Their entries.
- */
-export function artifactEntries(artifacts: readonly Artifact[]): unknown[] {
-  return artifacts.map((artifact) => toExact(artifactToEntry(artifact)));
 }
 
 /**
@@ -243,24 +126,28 @@ export class Test {
   }
 
   /**
-   * Rebuilds a test from its entry in `project.json`.
+   * Rebuilds a test from its entry in `project.json` (used when a project is opened).
    *
-   * @param reader The entry, friendly.
-   * @param exact The entry, exact.
-   * @param context Where its files live and whether it may change.
+   * @param entry The entry, in the friendly mapping of `loads`.
+   * @param exact The same entry, in the exact mapping (`loads(…, { exact: true })`).
+   * @param experiment Where the experiment's files live and whether it may change: its
+   * `path` is the experiment's folder; the test's is `<path>/<slugify(test name)>`.
+   * @param where What the entry is, for error messages.
    * @returns The test (frozen when read-only).
    * @throws {MalformedFileError} When a field is missing or malformed.
    */
   static fromEntry(
-    reader: EntryReader,
+    entry: unknown,
     exact: unknown,
-    context: TestContext,
+    experiment: TestContext,
+    where: string,
   ): Test {
-    const test = new Test(
-      reader.string("name"),
-      reader.optionalString("description"),
-      context,
-    );
+    const reader = EntryReader.of(entry, where);
+    const name = reader.string("name");
+    const test = new Test(name, reader.optionalString("description"), {
+      ...experiment,
+      path: joinPath(experiment.path, slugify(name)),
+    });
     const exactMap = exact instanceof Map ? exact : new Map();
     const metrics = reader.dict("metrics");
     const parameters = reader.dict("parameters");

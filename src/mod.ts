@@ -74,3 +74,34 @@ export {
   Storage,
   StorageTransaction,
 } from "./storage.ts";
+export {
+  type ExperimentFilter,
+  MalformedFileError,
+  Project,
+  type ProjectMode,
+  type ProjectOptions,
+} from "./project.ts";
+export {
+  Experiment,
+  type ExperimentContext,
+  type ExperimentDependency,
+  type ExperimentInit,
+} from "./experiment.ts";
+export {
+  type LoadArtifactOptions,
+  type LogArtifactOptions,
+  Test,
+  type TestContext,
+} from "./experiment_test_record.ts";
+export {
+  type ArtifactVersion,
+  type ExpiryOptions,
+  Repository,
+  type RepositoryLoadOptions,
+  type RepositoryMode,
+  type RepositoryOptions,
+  type VersionMatch,
+  type VersionOptions,
+} from "./repository.ts";
+export { taggedJson, type TaggedJsonOptions } from "./tagged_json.ts";
+export { valueTree, type ValueTreeOptions } from "./value_tree.ts";

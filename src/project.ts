@@ -15,7 +15,6 @@ import {
   currentUser,
   describeLocation,
   encodeListFile,
-  EntryReader,
   readListFile,
 } from "./_project_file.ts";
 
@@ -147,13 +146,13 @@ export class Project {
     const where = describeLocation(this.storage, this.path);
     const readOnly = this.mode === "r" || this.mode === "a";
     parsed.friendly.forEach((entry, index) => {
-      const reader = EntryReader.of(entry, `experiment ${index} of ${where}`);
       this.#insort(
-        Experiment.fromEntry(reader, parsed.exact[index], {
-          storage: this.storage,
-          projectPath: this.path,
-          readOnly,
-        }),
+        Experiment.fromEntry(
+          entry,
+          parsed.exact[index],
+          { storage: this.storage, projectPath: this.path, readOnly },
+          `experiment ${index} of ${where}`,
+        ),
       );
     });
   }

@@ -14,11 +14,11 @@ import {
   SaveError,
   VersionNotFoundError,
 } from "./errors.ts";
-import {
-  constructLoggedArtifact,
-  type LoadArtifactOptions,
-  type LogArtifactOptions,
+import type {
+  LoadArtifactOptions,
+  LogArtifactOptions,
 } from "./experiment_test_record.ts";
+import { constructLoggedArtifact } from "./_artifact_list.ts";
 import {
   type ArtifactEntry,
   artifactFromEntry,
