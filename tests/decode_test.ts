@@ -831,3 +831,25 @@ emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
     }
   }
 });
+
+Deno.test("demo: tests/python/make_fixtures.py reproduces the committed fixtures", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script =
+      new URL("./python/make_fixtures.py", import.meta.url).pathname;
+    await runPython(
+      `import runpy, sys; sys.argv = ["make_fixtures.py", ${
+        JSON.stringify(dir)
+      }]; runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`,
+    );
+    for (const name of ["demo.pkl", "demo.json"]) {
+      assert.deepEqual(
+        await Deno.readFile(`${dir}/${name}`),
+        await Deno.readFile(new URL(`./fixtures/${name}`, import.meta.url)),
+        name,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,7 +1,7 @@
 """Writes the committed pickle fixtures of tests/fixtures/ with the reference CPython.
 
-Run from the repository root: ``.cache/venv/bin/python tests/python/make_fixtures.py``. The
-output is deterministic (fixed values, no addresses, no hash-ordered sets of mixed types), so a
+Run from the repository root: ``.cache/venv/bin/python tests/python/make_fixtures.py [DIR]``
+(DIR defaults to tests/fixtures). The output is deterministic (fixed values, no addresses, no hash-ordered sets of mixed types), so a
 rerun with the pinned interpreter and numpy reproduces the committed files byte for byte.
 
 * ``demo.pkl``: what ``deno task demo`` prints: an experiment's results the way a lazyscribe
@@ -68,9 +68,10 @@ def demo():
 
 
 def main():
-    FIXTURES.mkdir(exist_ok=True)
+    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURES
+    out.mkdir(exist_ok=True)
     value = demo()
-    (FIXTURES / "demo.pkl").write_bytes(pickle.dumps(value, protocol=4))
+    (out / "demo.pkl").write_bytes(pickle.dumps(value, protocol=4))
     facts = {
         "keys": list(value),
         "created_at": value["created_at"].isoformat(),
@@ -81,7 +82,7 @@ def main():
         "confusion_matrix": value["confusion_matrix"].ravel().tolist(),
         "model_state": vars(value["model"]),
     }
-    (FIXTURES / "demo.json").write_text(json.dumps(facts, indent=2) + "\n")
+    (out / "demo.json").write_text(json.dumps(facts, indent=2) + "\n")
 
 
 if __name__ == "__main__":
