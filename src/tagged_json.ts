@@ -502,7 +502,7 @@ function nodeOf(value: unknown, exact: boolean, tagged: boolean): Node {
  * import { taggedJson } from "./tagged_json.ts";
  * import { Tuple } from "../codec/types.ts";
  * const shared = [1n];
- * const value = new Map<unknown, unknown>([["a", 1.0], ["b", Tuple.of(2n, shared, shared)]]);
+ * const value = new Map<unknown, unknown>([["a", 1.0], ["b", Tuple.of<unknown>(2n, shared, shared)]]);
  * console.log(taggedJson(value, { indent: 0 }));
  * // {"a": 1.0, "b": {"$tuple": [2, {"$id": 1, "$list": [1]}, {"$ref": 1}]}}
  * ```
