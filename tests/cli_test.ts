@@ -5,11 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { encode } from "../codec/mod.ts";
+import { decode, encode } from "../codec/mod.ts";
+import { Tuple } from "../codec/types.ts";
 import { main } from "../cli.ts";
 import { MemoryStorage } from "../src/open_storage.ts";
 import { Project } from "../src/project.ts";
 import { loads } from "../src/python_json.ts";
+import { taggedJson } from "../src/tagged_json.ts";
+import { valueTree } from "../src/value_tree.ts";
 import { pythonPath } from "./_python.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -493,4 +496,135 @@ Deno.test("locations may be URLs of any registered storage", async () => {
     "--json",
   );
   assert.equal(result.out, "[1.5]");
+});
+
+Deno.test("cat over http: a project served by a web server reads as from disk", async () => {
+  const controller = new AbortController();
+  const server = Deno.serve(
+    {
+      port: 0,
+      hostname: "127.0.0.1",
+      signal: controller.signal,
+      onListen() {},
+    },
+    async (request) => {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      try {
+        const body = await Deno.readFile(`${fixture}${path}`);
+        return new Response(request.method === "HEAD" ? null : body);
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const remote = await run(
+      "cat",
+      `${base}/project.json`,
+      "baseline-model",
+      "model",
+      "--json",
+    );
+    const local = await run(
+      "cat",
+      projectFile,
+      "baseline-model",
+      "model",
+      "--json",
+    );
+    assert.equal(remote.status, 0, remote.err);
+    assert.equal(remote.out, local.out);
+    const shown = await run("show", `${base}/repo/repository.json`);
+    assert.equal(shown.status, 0, shown.err);
+    assert.match(shown.out, /thresholds \(json\)/);
+    const missing = await run("show", `${base}/nothing.json`);
+    assert.equal(missing.status, 1);
+    assert.match(missing.err, /No such file/);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("the printers: every value type the decoder makes, in both forms", async () => {
+  // CPython's demo pickle: datetimes with zones, timedelta, UUID, OrderedDict, Decimal,
+  // frozenset, numpy arrays and scalars, deque, and a class instance.
+  const value = decode(
+    await Deno.readFile(`${root}tests/fixtures/demo.pkl`),
+    { exact: true },
+  );
+  const json = loads(taggedJson(value), { exact: true }) as Map<
+    string,
+    unknown
+  >;
+  const tag = (key: string) =>
+    [...(json.get(key) as Map<string, unknown>).keys()][0];
+  assert.equal(tag("created_at"), "$datetime");
+  assert.deepEqual(
+    json.get("finished_at"),
+    new Map<string, unknown>([
+      ["$datetime", "2025-01-20T13:26:42.623456"],
+      [
+        "tzinfo",
+        new Map<string, unknown>([["$timezone", [0n, 0n, 0n]], ["name", null]]),
+      ],
+    ]),
+  );
+  assert.deepEqual(
+    json.get("duration"),
+    new Map([["$timedelta", [0n, 192n, 500000n]]]),
+  );
+  assert.equal(tag("run_id"), "$uuid");
+  assert.equal(tag("metrics"), "$ordereddict");
+  assert.deepEqual(json.get("threshold"), new Map([["$decimal", "0.4500"]]));
+  assert.equal(tag("tags"), "$frozenset");
+  assert.deepEqual(json.get("params_again"), new Map([["$ref", 1n]]));
+  assert.equal((json.get("params") as Map<string, unknown>).get("$id"), 1n);
+  assert.equal(tag("history"), "$deque");
+  assert.equal(tag("feature_importances"), "$ndarray");
+  assert.equal(tag("best_score"), "$npscalar");
+  const model = json.get("model") as Map<string, unknown>;
+  assert.equal(model.get("$object"), "experiments.models.RandomForestSummary");
+  assert.equal(model.get("via"), "newobj");
+
+  const tree = valueTree(value);
+  for (
+    const line of [
+      "├── 'finished_at': datetime 2025-01-20T13:26:42.623456+00:00",
+      "├── 'threshold': Decimal('0.4500')",
+      "├── 'params_again': *1 (shown above)",
+      "├── 'feature_importances': ndarray float32 dtype('<f4') shape (4,) [0.41, 0.27, 0.19, 0.13]",
+      "├── 'best_score': numpy.float64(0.9312)",
+      "└── 'model': experiments.models.RandomForestSummary object (not executed; made by newobj)",
+    ]
+  ) {
+    assert.ok(tree.includes(line), line);
+  }
+
+  // Dicts that JSON objects cannot hold, non-finite floats, and containers as keys.
+  const odd = new Map<unknown, unknown>([
+    [1n, "int key"],
+    ["$id", "dollar key"],
+    [Tuple.of(1n, 2n), [NaN, -Infinity, -0]],
+  ]);
+  assert.equal(
+    taggedJson(odd, { indent: 0 }),
+    '{"$dict": [[1, "int key"], ["$id", "dollar key"], [{"$tuple": [1, 2]}, ' +
+      '[{"$float": "nan"}, {"$float": "-inf"}, -0.0]]]}',
+  );
+  assert.equal(
+    valueTree(odd),
+    "dict (3 items)\n├── 1: 'int key'\n├── '$id': 'dollar key'\n" +
+      '└── {"$tuple": [1, 2]}: list (3 items)\n    ├── nan\n    ├── -inf\n    └── -0.0',
+  );
+  // With the default decode mapping, integral numbers are ints.
+  assert.equal(
+    taggedJson([1, 1.5, 2n ** 60n], { exact: false, indent: 0 }),
+    '[1, 1.5, {"$int": "1152921504606846976"}]',
+  );
+  assert.equal(
+    valueTree([1, 1.5], { exact: false }),
+    "list (2 items)\n├── 1\n└── 1.5",
+  );
 });
