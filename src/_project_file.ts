@@ -424,23 +424,32 @@ export function utcNow(): Date {
 
 /**
  * The user name, as Python's `getpass.getuser()`: the first of `LOGNAME`, `USER`, `LNAME` and
- * `USERNAME` that is set; `"unknown"` when none is or the environment cannot be read.
+ * `USERNAME` that is set; `"unknown"` when none is. In Deno the environment is only read when
+ * permission is already granted, so that opening a project never prompts.
  *
  * @returns The user name.
  */
 export function currentUser(): string {
-  const env = globalThis as {
-    Deno?: { env: { get(name: string): string | undefined } };
+  const runtime = globalThis as {
+    Deno?: {
+      env: { get(name: string): string | undefined };
+      permissions: {
+        querySync(descriptor: { name: "env"; variable: string }): {
+          state: string;
+        };
+      };
+    };
     process?: { env: Record<string, string | undefined> };
   };
+  const deno = runtime.Deno;
   for (const name of ["LOGNAME", "USER", "LNAME", "USERNAME"]) {
-    try {
-      const value = env.Deno?.env.get(name) ?? env.process?.env[name];
-      if (value) return value;
-    } catch {
-      // No permission to read the environment: fall through to the default.
-      break;
-    }
+    const value = deno === undefined
+      ? runtime.process?.env[name]
+      : deno.permissions.querySync({ name: "env", variable: name }).state ===
+          "granted"
+      ? deno.env.get(name)
+      : undefined;
+    if (value) return value;
   }
   return "unknown";
 }

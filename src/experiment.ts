@@ -185,7 +185,9 @@ export class Experiment {
   ): Experiment {
     const reader = EntryReader.of(entry, where);
     const name = reader.string("name");
-    const author = reader.string("author", currentUser());
+    const author = reader.entry.author === undefined
+      ? currentUser()
+      : reader.string("author");
     const createdAt = reader.time("created_at");
     const experiment = new Experiment({
       name,
