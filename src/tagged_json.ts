@@ -94,7 +94,15 @@ class ObjectNode {
   constructor(readonly entries: readonly (readonly [string, unknown])[]) {}
 }
 
-type Node = Raw | ArrayNode | ObjectNode;
+/** A JSON array of numbers written on one line, element by element (numpy data). */
+class ElementRun {
+  constructor(
+    readonly length: number,
+    readonly text: (index: number) => string,
+  ) {}
+}
+
+type Node = Raw | ArrayNode | ObjectNode | ElementRun;
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -160,37 +168,48 @@ function kindOf(dtype: DType): string {
   return dtype.str[0] === "?" ? "b" : dtype.str[0];
 }
 
-function numericItems(dtype: DType, data: ArrayLike<unknown>): Node {
+function floatText(value: number): string {
+  if (Number.isFinite(value)) return floatRepr(value);
+  return `{"$float": "${
+    Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf"
+  }"}`;
+}
+
+function intTextOf(value: number | bigint): string {
+  const node = intText(value);
+  return node instanceof Raw ? node.text : `{"$int": "${BigInt(value)}"}`;
+}
+
+/** The elements of numeric data, by the dtype's kind, written lazily: arrays can be large. */
+function numericItems(dtype: DType, data: ArrayLike<unknown>): ElementRun {
   const kind = kindOf(dtype);
-  const items: Node[] = [];
   if (kind === "c") {
-    for (let i = 0; i + 1 < data.length; i += 2) {
-      items.push(
-        new ObjectNode([[
-          "$complex",
-          new ArrayNode([
-            floatNode(data[i] as number),
-            floatNode(data[i + 1] as number),
-          ]),
-        ]]),
-      );
-    }
-  } else {
-    for (let i = 0; i < data.length; i++) {
-      const item = data[i];
-      if (kind === "b") items.push(new Raw(item ? "true" : "false"));
-      else if (kind === "f") {
-        items.push(
-          floatNode(
-            dtype.itemsize === 2
-              ? halfToNumber(item as number)
-              : item as number,
-          ),
-        );
-      } else items.push(intText(item as number | bigint));
-    }
+    return new ElementRun(
+      Math.floor(data.length / 2),
+      (i) =>
+        `{"$complex": [${floatText(data[2 * i] as number)}, ${
+          floatText(data[2 * i + 1] as number)
+        }]}`,
+    );
   }
-  return new ArrayNode(items);
+  if (kind === "b") {
+    return new ElementRun(data.length, (i) => data[i] ? "true" : "false");
+  }
+  if (kind === "f") {
+    return new ElementRun(
+      data.length,
+      (i) =>
+        floatText(
+          dtype.itemsize === 2
+            ? halfToNumber(data[i] as number)
+            : data[i] as number,
+        ),
+    );
+  }
+  return new ElementRun(
+    data.length,
+    (i) => intTextOf(data[i] as number | bigint),
+  );
 }
 
 function scalarValue(scalar: NumpyScalar): unknown {
@@ -312,7 +331,12 @@ function nodeOf(value: unknown, exact: boolean, tagged: boolean): Node {
         : floatNode(value);
   }
   if (value === null) return new Raw("null");
-  if (value instanceof Raw || value instanceof ArrayNode) return value;
+  if (
+    value instanceof Raw || value instanceof ArrayNode ||
+    value instanceof ElementRun
+  ) {
+    return value;
+  }
   if (value instanceof ObjectNode) return value;
   if (Array.isArray(value)) {
     if (value instanceof Tuple) {
@@ -561,6 +585,17 @@ export function taggedJson(
     }
     if (node instanceof Raw) {
       write(node.text);
+      continue;
+    }
+    if (node instanceof ElementRun) {
+      write("[");
+      for (let start = 0; start < node.length; start += 4096) {
+        const texts: string[] = [];
+        const end = Math.min(node.length, start + 4096);
+        for (let i = start; i < end; i++) texts.push(node.text(i));
+        write((start === 0 ? "" : ", ") + texts.join(", "));
+      }
+      write("]");
       continue;
     }
     const isArray = node instanceof ArrayNode;
