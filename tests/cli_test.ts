@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { decode, encode } from "../codec/mod.ts";
-import { Tuple } from "../codec/types.ts";
+import { DType, NdArray, Tuple } from "../codec/types.ts";
 import { main } from "../cli.ts";
 import { MemoryStorage } from "../src/open_storage.ts";
 import { Project } from "../src/project.ts";
@@ -618,6 +618,18 @@ Deno.test("the printers: every value type the decoder makes, in both forms", asy
     "dict (3 items)\n├── 1: 'int key'\n├── '$id': 'dollar key'\n" +
       '└── {"$tuple": [1, 2]}: list (3 items)\n    ├── nan\n    ├── -inf\n    └── -0.0',
   );
+  // Large numpy data is written element by element, and cut off at the limit.
+  const large = new NdArray(
+    new DType("f8", "<", 8),
+    [1_000_000],
+    "C",
+    new Float64Array(1_000_000).fill(0.5),
+  );
+  assert.throws(
+    () => taggedJson(large, { maxLength: 100_000 }),
+    /longer than 100000 characters/,
+  );
+  assert.ok(taggedJson(large, { indent: 0 }).endsWith(", 0.5, 0.5]}"));
   // With the default decode mapping, integral numbers are ints.
   assert.equal(
     taggedJson([1, 1.5, 2n ** 60n], { exact: false, indent: 0 }),
