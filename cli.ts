@@ -5,6 +5,7 @@
  *
  * ```sh
  * deno run --allow-read jsr:@lazyscribe/artifacts/cli show project.json
+ * deno run --allow-read jsr:@lazyscribe/artifacts/cli show repository.json --json
  * deno run --allow-read jsr:@lazyscribe/artifacts/cli cat project.json baseline model
  * deno run --allow-read jsr:@lazyscribe/artifacts/cli cat repository.json thresholds --version 1 --json
  * deno run --allow-read jsr:@lazyscribe/artifacts/cli diff repository.json thresholds 0 2
@@ -21,7 +22,7 @@ import type { Artifact } from "./src/artifact.ts";
 import { LazyscribeError } from "./src/errors.ts";
 import type { Experiment } from "./src/experiment.ts";
 import type { Test } from "./src/experiment_test_record.ts";
-import { formatTimestamp } from "./src/metadata.ts";
+import { artifactToEntry, formatTimestamp } from "./src/metadata.ts";
 import { openStorage } from "./src/open_storage.ts";
 import { Project } from "./src/project.ts";
 import { JSONDecodeError, loads } from "./src/python_json.ts";
@@ -29,6 +30,7 @@ import { Repository } from "./src/repository.ts";
 import { FileNotFoundError } from "./src/storage.ts";
 import { taggedJson } from "./src/tagged_json.ts";
 import { valueTree } from "./src/value_tree.ts";
+import { toExact } from "./src/_project_file.ts";
 import { PickleError } from "./codec/errors.ts";
 
 /** Where the command line writes. */
@@ -54,7 +56,7 @@ const HELP: Record<string, string> = {
     `${PROGRAM}: look into lazyscribe projects and repositories without Python.
 
 Usage:
-  ${PROGRAM} show <project.json | repository.json>
+  ${PROGRAM} show <project.json | repository.json> [--json]
   ${PROGRAM} cat <project.json> <experiment> <artifact> [--test <name>] [--json | --tree]
   ${PROGRAM} cat <repository.json> <artifact> [--version <v>] [--asof] [--json | --tree]
   ${PROGRAM} diff <repository.json> <artifact> <version> [<version>]
@@ -66,7 +68,10 @@ Run '${PROGRAM} <command> --help' for a command's options.`,
 
 Shows a project (each experiment's author, dates, tags, dependencies, metrics, parameters,
 tests and artifacts) or a repository (each artifact's versions, creation times, expiry, and
-which version is the latest). Which one it is comes from the file's content.`,
+which version is the latest). Which one it is comes from the file's content.
+
+  --json                 the entries instead, as lazyscribe stores them, in the tagged JSON
+                         of 'cat --json' (ints and floats apart), for scripts`,
   cat: `Usage:
   ${PROGRAM} cat <project.json> <experiment> <artifact> [options]
   ${PROGRAM} cat <repository.json> <artifact> [options]
@@ -337,9 +342,21 @@ async function show(parsed: ParsedArgs, output: CliOutput): Promise<void> {
   if (parsed.positional.length !== 1) {
     throw new UsageError("show takes one file", "show");
   }
+  if (parsed.flags.has("--tree")) {
+    throw new UsageError("Unknown option --tree", "show");
+  }
   const [location] = parsed.positional;
+  const json = parsed.flags.has("--json");
   if (await fileKind(location) === "project") {
     const project = await openProject(location);
+    if (json) {
+      output.out(
+        taggedJson(project.experiments.map((item) => item.toEntry()), {
+          indent: 2,
+        }),
+      );
+      return;
+    }
     output.out(
       `Project ${location}: ${
         plural(project.experiments.length, "experiment")
@@ -352,6 +369,14 @@ async function show(parsed: ParsedArgs, output: CliOutput): Promise<void> {
     return;
   }
   const repository = await Repository.open(location, { mode: "r" });
+  if (json) {
+    output.out(
+      taggedJson(
+        repository.artifacts.map((item) => toExact(artifactToEntry(item))),
+      ),
+    );
+    return;
+  }
   const names = [...new Set(repository.artifacts.map((item) => item.name))];
   output.out(
     `Repository ${location}: ${plural(names.length, "artifact")}, ${

@@ -96,6 +96,30 @@ Deno.test("show: a project's experiments, metrics, parameters, tests and artifac
   );
 });
 
+Deno.test("show --json: the entries, with Python's ints and floats apart", async () => {
+  const project = await run("show", projectFile, "--json");
+  assert.equal(project.status, 0, project.err);
+  const stored = loads(await Deno.readTextFile(projectFile), { exact: true });
+  const entries = loads(project.out, { exact: true }) as Map<string, unknown>[];
+  assert.equal(entries.length, 3);
+  // Metrics and parameters as stored: 1.0 a float, 1000 an int.
+  const metrics = entries[0].get("metrics") as Map<string, unknown>;
+  assert.equal(metrics.get("accuracy"), 1);
+  assert.equal(metrics.get("n_rows"), 1000n);
+  assert.deepStrictEqual(
+    (stored as Map<string, unknown>[])[0].get("metrics"),
+    new Map([...metrics].map(([key, value]) => [
+      key,
+      value instanceof Map ? BigInt(value.get("$int") as string) : value,
+    ])),
+  );
+  const repository = await run("show", repositoryFile, "--json");
+  assert.deepStrictEqual(
+    loads(repository.out, { exact: true }),
+    loads(await Deno.readTextFile(repositoryFile), { exact: true }),
+  );
+});
+
 Deno.test("show: a repository's versions with expiry and the latest marked", async () => {
   const { status, out } = await run("show", repositoryFile);
   assert.equal(status, 0);
