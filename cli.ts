@@ -64,7 +64,7 @@ Usage:
 
 Locations are paths or URLs (memory://, https://…). Nothing in a pickle is executed.
 Run '${PROGRAM} <command> --help' for a command's options.`,
-  show: `Usage: ${PROGRAM} show <project.json | repository.json>
+  show: `Usage: ${PROGRAM} show <project.json | repository.json> [--json]
 
 Shows a project (each experiment's author, dates, tags, dependencies, metrics, parameters,
 tests and artifacts) or a repository (each artifact's versions, creation times, expiry, and
