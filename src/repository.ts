@@ -97,8 +97,9 @@ const MODES: readonly RepositoryMode[] = ["r", "w", "w+"];
  * import { Repository } from "./repository.ts";
  * import { MemoryStorage } from "./open_storage.ts";
  * const repository = await Repository.open("repo/repository.json", { storage: new MemoryStorage() });
- * repository.logArtifact({ name: "thresholds", value: { cut: 0.5 }, handler: "json" });
- * repository.logArtifact({ name: "thresholds", value: { cut: 0.6 }, handler: "json" });
+ * // Versions logged within one second need their own file names (see logArtifact).
+ * repository.logArtifact({ name: "thresholds", value: { cut: 0.5 }, handler: "json", fname: "v0.json" });
+ * repository.logArtifact({ name: "thresholds", value: { cut: 0.6 }, handler: "json", fname: "v1.json" });
  * await repository.save();
  * console.log(await repository.loadArtifact("thresholds")); // { cut: 0.6 }
  * console.log(await repository.loadArtifact("thresholds", { version: 0 })); // { cut: 0.5 }
@@ -196,7 +197,9 @@ export class Repository {
 
   /**
    * Logs a new version of an artifact: one more than the highest version of that name, or 0.
-   * Nothing is written until {@linkcode Repository.save}.
+   * Nothing is written until {@linkcode Repository.save}. The default file name has the
+   * creation time to the second, as in Python, so versions logged within one second share it
+   * (the last one saved wins): give each its own `fname` when logging in quick succession.
    *
    * @example Usage
    * ```ts
@@ -357,8 +360,8 @@ export class Repository {
    * ```ts
    * import { Repository } from "./repository.ts";
    * const repository = await Repository.open("memory://diff-repo/repository.json");
-   * repository.logArtifact({ name: "cfg", value: { a: 1 }, handler: "json", indent: 0 });
-   * repository.logArtifact({ name: "cfg", value: { a: 2 }, handler: "json", indent: 0 });
+   * repository.logArtifact({ name: "cfg", value: { a: 1 }, handler: "json", fname: "a.json", indent: 0 });
+   * repository.logArtifact({ name: "cfg", value: { a: 2 }, handler: "json", fname: "b.json", indent: 0 });
    * await repository.save();
    * console.log(await repository.getVersionDiff("cfg", 0));
    * ```
@@ -427,8 +430,8 @@ export class Repository {
    * import { MemoryStorage } from "./open_storage.ts";
    * const storage = new MemoryStorage();
    * const writer = await Repository.open("r/repository.json", { storage });
-   * writer.logArtifact({ name: "a", value: 1, handler: "json" });
-   * writer.logArtifact({ name: "a", value: 2, handler: "json" });
+   * writer.logArtifact({ name: "a", value: 1, handler: "json", fname: "a0.json" });
+   * writer.logArtifact({ name: "a", value: 2, handler: "json", fname: "a1.json" });
    * await writer.save();
    * const reader = await Repository.open("r/repository.json", { storage, mode: "r" });
    * console.log(reader.filter([["a", 0]]).artifacts.length); // 1
