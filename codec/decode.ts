@@ -604,8 +604,10 @@ class Machine implements ReducerScope {
               tape[run] === 22 && tape[run + 1] === count &&
               Array.isArray(target) && target.constructor === Array
             ) {
+              let into = target.length;
+              target.length = into + count;
               for (let at = pc; at < run; at += 2) {
-                target.push(exact ? BigInt(tape[at]) : tape[at]);
+                target[into++] = exact ? BigInt(tape[at]) : tape[at];
               }
               pc = run + 2;
               break;
@@ -645,7 +647,9 @@ class Machine implements ReducerScope {
               tape[run] === 22 && tape[run + 1] === count &&
               Array.isArray(target) && target.constructor === Array
             ) {
-              for (let i = 0; i < count; i++) target.push(floats[fp++]);
+              const start = target.length;
+              target.length = start + count;
+              for (let i = 0; i < count; i++) target[start + i] = floats[fp++];
               pc = run + 2;
               break;
             }
@@ -698,8 +702,8 @@ class Machine implements ReducerScope {
         }
         case 18: { // TUPLE
           const base = sp - tape[pc++];
-          const tuple = new Tuple();
-          for (let i = base; i < sp; i++) tuple.push(stack[i]);
+          const tuple = new Tuple(sp - base);
+          for (let i = base; i < sp; i++) tuple[i - base] = stack[i];
           sp = base;
           stack[sp++] = tuple;
           break;
@@ -734,7 +738,10 @@ class Machine implements ReducerScope {
           const base = sp - tape[pc++];
           const target = stack[base - 1];
           if (Array.isArray(target) && target.constructor === Array) {
-            for (let i = base; i < sp; i++) target.push(stack[i]);
+            // A list's first batch gets exactly its room (push would leave 16 slots of slack).
+            const start = target.length;
+            target.length = start + sp - base;
+            for (let i = base; i < sp; i++) target[start + i - base] = stack[i];
           } else {
             this.#extend(target, base, sp, "APPENDS");
           }
@@ -824,16 +831,16 @@ class Machine implements ReducerScope {
           sp -= 2;
           const cls = this.#global(stack[sp], stack[sp + 1]);
           const base = sp - tape[pc++];
-          const args = new Tuple();
-          for (let i = base; i < sp; i++) args.push(stack[i]);
+          const args = new Tuple(sp - base);
+          for (let i = base; i < sp; i++) args[i - base] = stack[i];
           sp = base;
           stack[sp++] = new PyObject("inst", cls, args);
           break;
         }
         case 36: { // OBJ
           const base = sp - tape[pc++];
-          const args = new Tuple();
-          for (let i = base; i < sp; i++) args.push(stack[i]);
+          const args = new Tuple(sp - base);
+          for (let i = base; i < sp; i++) args[i - base] = stack[i];
           sp = base;
           stack[sp - 1] = new PyObject("obj", stack[sp - 1], args);
           break;
