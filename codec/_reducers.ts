@@ -990,7 +990,10 @@ for (const builtins of ["builtins", "__builtin__"]) {
   register(builtins, "tuple", {
     call: (args) => {
       const items = setItems(args);
-      return items === undefined ? undefined : Tuple.of(...items);
+      if (items === undefined) return undefined;
+      const tuple = new Tuple(items.length);
+      for (let i = 0; i < items.length; i++) tuple[i] = items[i];
+      return tuple;
     },
   });
   register(builtins, "dict", { call: (args) => dictCall(args, new Map()) });

@@ -23,7 +23,7 @@ import {
   PyTime,
   PyTimeDelta,
   PyTimeZone,
-  type Tuple,
+  Tuple,
   UnpicklingError,
   UUID,
 } from "../codec/mod.ts";
@@ -562,3 +562,21 @@ emit("df_oob", df, protocols=[5], oob=True)
     }
   });
 }
+
+Deno.test("reducers: builtins.tuple and builtins.list of a 200000-item list", async () => {
+  const [list] = await pythonCases(
+    `emit("list", list(range(200000)), protocols=[2])`,
+  );
+  for (const name of ["tuple", "list"]) {
+    const head = Uint8Array.from(
+      `\x80\x02c__builtin__\n${name}\n`,
+      (c) => c.charCodeAt(0),
+    );
+    const body = list.data.subarray(2, list.data.length - 1);
+    const data = new Uint8Array([...head, ...body, 0x85, 0x52, 0x2e]);
+    const value = decode(data) as unknown[];
+    assert.equal(value instanceof Tuple, name === "tuple");
+    assert.equal(value.length, 200000);
+    assert.equal(value[199999], 199999);
+  }
+});
