@@ -853,3 +853,19 @@ Deno.test("demo: tests/python/make_fixtures.py reproduces the committed fixtures
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("decode: a pickle inside a larger buffer (byteOffset) gives the right views", async () => {
+  const [p5] = await pythonCases(
+    `emit("views", [b"abc" * 100, bytearray(b"xyz" * 100)], protocols=[5])`,
+  );
+  const buffer = new Uint8Array(p5.data.length + 7);
+  buffer.set(p5.data, 3);
+  const [bytes, bytearray] = decode(
+    buffer.subarray(3, 3 + p5.data.length),
+  ) as Uint8Array[];
+  assert.equal(new TextDecoder().decode(bytes), "abc".repeat(100));
+  assert.ok(bytearray instanceof ByteArray);
+  assert.equal(new TextDecoder().decode(bytearray), "xyz".repeat(100));
+  assert.equal(bytes.buffer, buffer.buffer);
+  assert.equal(bytearray.buffer, buffer.buffer);
+});
