@@ -262,6 +262,8 @@ class Machine {
   open = new Map<object, number>();
   /** Containers the encoder made up (CPython's argument tuples); they add no path segment. */
   synthetic = new Set<object>();
+  /** Set while a value is being written (a getter or `bufferCallback` may call `encode()`). */
+  busy = false;
   readonly header = new Uint8Array(9);
   /** Where runs of strings are encoded together (see {@linkcode saveStrings}). */
   scratch = new Uint8Array(4096);
@@ -289,6 +291,7 @@ class Machine {
   encode(value: unknown): Uint8Array {
     const w = this.w;
     w.reset();
+    this.busy = true;
     try {
       if (this.proto >= 2) {
         w.byte2(PROTO, this.proto);
@@ -300,6 +303,7 @@ class Machine {
       w.framing = false;
       return w.finish();
     } finally {
+      this.busy = false;
       this.memo.clear();
       this.strings.clear();
       this.valueMemo.clear();
@@ -1600,6 +1604,11 @@ class ListFrame implements Frame {
           );
           this.batch += end - this.i;
           this.i = end;
+        } else if (typeof item === "object" && item !== null) {
+          if (w.frameStart >= 0) w.boundary();
+          const index = m.memo.get(item);
+          if (index !== undefined) m.get(index);
+          else if (!m.saveObject(item)) return false;
         } else if (!m.save(item)) {
           return false;
         }
@@ -2107,9 +2116,10 @@ function hexValue(code: number): number {
  */
 export class Encoder {
   #machine: Machine;
-  #busy = false;
 
   /**
+   * Makes an encoder with fixed options.
+   *
    * @param options How to write; see {@linkcode EncodeOptions}.
    * @throws {RangeError} When the protocol is not 0–5, or `bufferCallback` is given below 5.
    */
@@ -2126,19 +2136,20 @@ export class Encoder {
    * error's `path` says where (`value.models[2].fit`).
    */
   encode(value: unknown): Uint8Array {
-    if (this.#busy) {
+    if (this.#machine.busy) {
       throw new Error(
         "This Encoder is already encoding: a bufferCallback must use another Encoder",
       );
     }
-    this.#busy = true;
-    try {
-      return this.#machine.encode(value);
-    } finally {
-      this.#busy = false;
-    }
+    return this.#machine.encode(value);
   }
 }
+
+/**
+ * One machine per option set for {@linkcode encode}, so that its buffer and maps serve the next
+ * call (at most 24 of them: protocol × exact × fixImports).
+ */
+const machines = new Map<string, Machine>();
 
 /**
  * Writes a value as a pickle that CPython's `pickle.loads` reads back exactly, byte-identical
@@ -2167,6 +2178,22 @@ export class Encoder {
  * where. Nothing is returned then.
  * @throws {RangeError} When the options are invalid.
  */
-export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
-  return new Encoder(options).encode(value);
+export function encode(
+  value: unknown,
+  options: EncodeOptions = {},
+): Uint8Array {
+  if (options.bufferCallback !== undefined) {
+    return new Machine(options).encode(value);
+  }
+  const key = `${options.protocol ?? 4}/${options.exact ?? false}/${
+    options.fixImports ?? true
+  }`;
+  let machine = machines.get(key);
+  if (machine === undefined) {
+    machine = new Machine(options);
+    machines.set(key, machine);
+  } else if (machine.busy) {
+    machine = new Machine(options);
+  }
+  return machine.encode(value);
 }
