@@ -448,16 +448,17 @@ export function compareTagged(
   const work: [Tagged, Tagged, string][] = [[actual, expected, "$"]];
   while (work.length > 0) {
     const [a, e, path] = work.pop()!;
-    const differ = `at ${path}: expected ${show(e)}, got ${show(a)}`;
+    // A function: showing the values costs a walk of both, worth it only for the report.
+    const differ = () => `at ${path}: expected ${show(e)}, got ${show(a)}`;
     if (
       options.looseFloats && isObject(e) && "$float" in e &&
       typeof a === "number"
     ) {
-      if (!Object.is(a, e.$float)) return differ;
+      if (!Object.is(a, e.$float)) return differ();
       continue;
     }
     if (typeof e === "number" || typeof a === "number") {
-      if (!Object.is(a, e)) return differ;
+      if (!Object.is(a, e)) return differ();
       continue;
     }
     if (!isObject(e) || !isObject(a)) {
@@ -472,21 +473,21 @@ export function compareTagged(
         }
         continue;
       }
-      if (a !== e) return differ;
+      if (a !== e) return differ();
       continue;
     }
     if ("$ref" in e || "$ref" in a) {
       if (!("$ref" in e) || !("$ref" in a) || idMap.get(e.$ref) !== a.$ref) {
-        return `${differ} (shared references differ)`;
+        return `${differ()} (shared references differ)`;
       }
       continue;
     }
     if (("$id" in e) !== ("$id" in a)) {
-      return `${differ} (one is shared, the other is not)`;
+      return `${differ()} (one is shared, the other is not)`;
     }
     if ("$id" in e) {
       if (idMap.has(e.$id) || reverse.has(a.$id)) {
-        return `${differ} (shared references differ)`;
+        return `${differ()} (shared references differ)`;
       }
       idMap.set(e.$id, a.$id);
       reverse.set(a.$id, e.$id);
@@ -495,7 +496,7 @@ export function compareTagged(
     const keys = Object.keys(e).filter((k) => k !== "$id");
     const actualKeys = Object.keys(a).filter((k) => k !== "$id");
     if ([...keys].sort().join() !== [...actualKeys].sort().join()) {
-      return `${differ} (fields ${actualKeys.join()} instead of ${keys.join()})`;
+      return `${differ()} (fields ${actualKeys.join()} instead of ${keys.join()})`;
     }
     for (let i = keys.length - 1; i >= 0; i--) {
       work.push([a[keys[i]], e[keys[i]], `${path}.${keys[i]}`]);

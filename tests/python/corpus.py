@@ -21,9 +21,12 @@ import array
 import base64
 import collections
 import copyreg
+import dataclasses
 import datetime
 import decimal
 import enum
+import fractions
+import functools
 import io
 import json
 import pickle
@@ -125,6 +128,18 @@ class Color(enum.Enum):
 
 
 Point = namedtuple("Point", "x y")
+
+
+@dataclasses.dataclass
+class Measured:
+    name: str
+    value: float
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class SlottedMeasured:
+    name: str
+    values: list
 
 
 def module_function():
@@ -342,6 +357,14 @@ def core_values():
     add("records", "cyclic instance", me)
     shared = Plain(b=None)
     add("records", "shared instance", [shared, shared])
+    add("records", "dataclass", Measured("auroc", 0.5))
+    add("records", "slotted dataclass", SlottedMeasured("f1", [1, 2]))
+    add("records", "functools.partial", functools.partial(max, 1, key=abs))
+    add("records", "Fraction", fractions.Fraction(1, 3))
+    deep = []
+    for _ in range(3000):
+        deep = [deep]
+    add("lists", "3000 levels deep", deep)
     return v
 
 
@@ -391,6 +414,13 @@ def numpy_values():
     add("numpy", "matrix subclass (record)", np.matrix([[1, 2], [3, 4]]))
     add("numpy", "masked array (record)", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
     add("numpy", "dtype scalar bool", np.bool_(True))
+    add("numpy", "str_ scalar", np.str_("ab\u20ac"))
+    add("numpy", "bytes_ scalar", np.bytes_(b"ab"))
+    add("numpy", "datetime64 scalar", np.datetime64("2020-01-02T03:04:05", "s"))
+    add("numpy", "timedelta64 scalar", np.timedelta64(-5, "ms"))
+    add("numpy", "structured scalar", np.array([(1, 2.5)], dtype=[("a", "<i4"), ("b", "<f8")])[0])
+    add("numpy", "arrays in a dict", {"weights": np.arange(3.0), "bias": np.float32(0.5),
+                                      "classes": np.array(["a", "b"], dtype=object)})
     return v
 
 
@@ -407,6 +437,10 @@ def pandas_values():
     add("pandas", "Series", pd.Series([1.5, 2.5], index=["x", "y"], name="s"))
     add("pandas", "RangeIndex", pd.RangeIndex(0, 10, 2))
     add("pandas", "datetime column", pd.DataFrame({"t": pd.to_datetime(["2020-01-01", "2021-06-30"])}))
+    add("pandas", "Categorical", pd.Categorical(["a", "b", "a"]))
+    add("pandas", "Timestamp with tz", pd.Timestamp("2020-01-01 12:00", tz="UTC"))
+    add("pandas", "MultiIndex Series", pd.Series([1, 2], index=pd.MultiIndex.from_tuples(
+        [("a", 1), ("b", 2)])))
     return v
 
 
@@ -589,8 +623,9 @@ def main():
         cases += out_of_band_cases()
     if importlib.util.find_spec("pandas"):
         cases += cases_for(pandas_values())
-    json.dump({"python": sys.version.split()[0], "numpy": numpy_version, "cases": cases},
-              sys.stdout, allow_nan=False)
+    # json.dumps, not json.dump: only the former uses the C encoder, which deep nesting needs.
+    sys.stdout.write(json.dumps({"python": sys.version.split()[0], "numpy": numpy_version,
+                                 "cases": cases}, allow_nan=False))
 
 
 if __name__ == "__main__":

@@ -96,17 +96,22 @@ class SymByteArray:
 class SymDict:
     """A dict as its pairs in insertion order; keys need not be hashable (records, tuples)."""
 
-    __slots__ = ("pairs",)
+    __slots__ = ("pairs", "_index")
 
     def __init__(self):
         self.pairs = []
+        self._index = {}  # (type, key) -> pair, for the keys a JS Map also compares by value
 
     def set(self, key, value):
         if isinstance(key, (str, int, float)) or key is None:
-            for pair in self.pairs:
-                if type(pair[0]) is type(key) and pair[0] == key:
-                    pair[1] = value
-                    return
+            pair = self._index.get((type(key), key))
+            if pair is not None:
+                pair[1] = value
+                return
+            pair = [key, value]
+            self._index[(type(key), key)] = pair
+            self.pairs.append(pair)
+            return
         self.pairs.append([key, value])
 
 
