@@ -54,7 +54,10 @@ export class HttpStorage extends Storage {
   }
 
   async #request(path: string, method: "GET" | "HEAD"): Promise<Response> {
-    return await this.#fetch(this.#url(path), {
+    // Called as a plain function: Workers and browsers throw "Illegal invocation" when `fetch`
+    // gets another `this` (a call through `this.#fetch` would pass the storage).
+    const request = this.#fetch;
+    return await request(this.#url(path), {
       method,
       headers: this.#headers,
     });
