@@ -38,9 +38,7 @@ export interface Corpus {
   cases: CorpusCase[];
 }
 
-/** The path of `tests/python/corpus.py`. */
-export const CORPUS_SCRIPT = new URL("./python/corpus.py", import.meta.url)
-  .pathname;
+const CORPUS_SCRIPT = new URL("./python/corpus.py", import.meta.url).pathname;
 
 /**
  * Runs `corpus.py` in a reference venv.
@@ -49,6 +47,13 @@ export const CORPUS_SCRIPT = new URL("./python/corpus.py", import.meta.url)
  * @param withOptionCases Also the pickles that decode only with options (`extensions`,
  * `persistentLoad`).
  * @returns The corpus.
+ * @throws {Error} When the script fails (its standard error is in the message).
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { cases } = await generateCorpus("default");
+ * console.log(cases[0].group, cases[0].protocol); // "none_bool" 0
+ * ```
  */
 export async function generateCorpus(
   env: PythonEnv,
@@ -69,16 +74,17 @@ export async function generateCorpus(
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
-/** Decodes base64. */
+/**
+ * Decodes base64.
+ *
+ * @example Usage
+ * ```ts ignore
+ * console.log(fromBase64("Tg4=")); // Uint8Array(2) [ 78, 14 ]
+ * ```
+ *
+ * @param text Base64 text.
+ * @returns The bytes.
+ */
 export function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
-/** Encodes base64. */
-export function toBase64(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(text);
 }

@@ -205,6 +205,13 @@ type Slot = (tagged: Tagged) => void;
  * @param options How numbers were decoded.
  * @returns The tagged JSON.
  * @throws {TypeError} For a value that no decoder result should contain.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const shared = [1n];
+ * console.log(JSON.stringify(toTagged(Tuple.of(shared, shared, 2.5), { exact: true })));
+ * // {"$tuple":[{"$list":[1],"$id":1},{"$ref":1},{"$float":2.5}]}
+ * ```
  */
 export function toTagged(value: unknown, options: TagOptions): Tagged {
   const counts = new Map<object, number>();
@@ -437,6 +444,13 @@ function isObject(value: Tagged): value is { [key: string]: Tagged } {
  * @param expected The tagged expectation.
  * @param options Number matching.
  * @returns `null` when equal, else where and how they first differ.
+ *
+ * @example Usage
+ * ```ts ignore
+ * console.log(compareTagged({ $list: [1] }, { $list: [{ $float: 1 }] }));
+ * // at $.$list[0]: expected {"$float":1}, got 1
+ * console.log(compareTagged(1, { $float: 1 }, { looseFloats: true })); // null
+ * ```
  */
 export function compareTagged(
   actual: Tagged,
