@@ -11,8 +11,7 @@
 
 // deno-lint-ignore no-import-prefix -- a peer measured by the benchmark only, not a dependency
 import { Parser } from "npm:pickleparser@0.2.1";
-import { decode, NdArray } from "../codec/mod.ts";
-import { encode } from "../codec/encode.ts";
+import { decode, encode, NdArray } from "../codec/mod.ts";
 import { pythonPath } from "../tests/_python.ts";
 
 const root = new URL("../", import.meta.url);
