@@ -562,6 +562,12 @@ export const ENCODE_CASES: EncodeCase[] = [
       "np.array(['ab'], dtype='U3'), np.array([1, None], dtype=object), np.zeros(0, dtype='u2')]",
   },
   {
+    name: "numpy object array in Fortran order",
+    js: () =>
+      new NdArray(new DType("O8", "|", 8), [2, 2], "F", [1, null, "a", 2.5]),
+    py: "np.asfortranarray(np.array([[1, 'a'], [None, 2.5]], dtype=object))",
+  },
+  {
     name: "numpy datetime64",
     js: () =>
       new NdArray(

@@ -11,24 +11,20 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@3";
+import fc from "fast-check";
 import {
   ByteArray,
   Complex,
   decode,
-  type DecodeOptions,
   encode,
   FrozenSet,
   PicklingError,
   Tuple,
 } from "../codec/mod.ts";
 import { type PythonEnv, pythonPath } from "./_python.ts";
+import { fromBase64, generateCorpus } from "./_corpus.ts";
 
 const PROTOCOLS = [0, 1, 2, 3, 4, 5];
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
 
 function toBase64(bytes: Uint8Array): string {
   let text = "";
@@ -42,16 +38,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-interface CorpusCase {
-  group: string;
-  name: string;
-  protocol: number | null;
-  pickle: string;
-  options: { encoding?: DecodeOptions["encoding"] };
-  buffers?: string[];
-  expected: { ok?: unknown; error?: string };
-}
-
 /**
  * What cannot survive, by design: a Python `str` holding a surrogate pair as two code points is
  * one astral character in JS; `fold` exists only from protocol 4 on (CPython drops it too).
@@ -61,19 +47,7 @@ const KNOWN = [
   /^datetime\/(time )?fold=1 \(p[45] → p[0-3]\)$/,
 ];
 
-const corpusScript = new URL("./python/corpus.py", import.meta.url).pathname;
 const pythonDir = new URL("./python/", import.meta.url).pathname;
-
-async function corpus(env: PythonEnv): Promise<CorpusCase[]> {
-  const args = env === "numpy1" ? ["--scientific-only"] : [];
-  const { code, stdout, stderr } = await new Deno.Command(pythonPath(env), {
-    args: [corpusScript, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
-  return JSON.parse(new TextDecoder().decode(stdout)).cases;
-}
 
 /** Asks CPython whether each re-encoded pickle means what the original meant. */
 const CHECKER = String.raw`
@@ -123,8 +97,8 @@ json.dump(out, sys.stdout)
 `;
 
 async function checkCorpus(env: PythonEnv, protocols: number[]): Promise<void> {
-  const cases = (await corpus(env)).filter((c) =>
-    c.expected.ok !== undefined && c.buffers === undefined
+  const cases = (await generateCorpus(env)).cases.filter((c) =>
+    "ok" in c.expected && c.buffers === undefined
   );
   const items: {
     label: string;
@@ -158,7 +132,7 @@ async function checkCorpus(env: PythonEnv, protocols: number[]): Promise<void> {
         label,
         original: c.pickle,
         ours: toBase64(ours),
-        expected: c.expected.ok,
+        expected: (c.expected as { ok: unknown }).ok,
       });
     }
   }
