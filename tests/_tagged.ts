@@ -141,6 +141,18 @@ function tagElements(dtype: DType, data: ArrayLike<unknown>): Tagged {
   return out;
 }
 
+/** Whether the decoder gives a numeric dtype a typed array (not long double: raw bytes). */
+function hasTypedArray(dtype: DType): boolean {
+  const sizes: Record<string, number[]> = {
+    b: [1],
+    i: [1, 2, 4, 8],
+    u: [1, 2, 4, 8],
+    f: [2, 4, 8],
+    c: [8, 16],
+  };
+  return sizes[kindOf(dtype)]?.includes(dtype.itemsize) ?? false;
+}
+
 function tagScalarValue(dtype: DType, value: unknown): Tagged {
   if (value instanceof Uint8Array) return { $bytes: base64(value) };
   if (value instanceof Complex) {
@@ -389,7 +401,7 @@ export function toTagged(value: unknown, options: TagOptions): Tagged {
       } else {
         const kind = kindOf(item.dtype);
         const data = item.data;
-        const numeric = "biufc".includes(kind) ||
+        const numeric = hasTypedArray(item.dtype) ||
           ("Mm".includes(kind) && !(data instanceof Uint8Array));
         out.data = numeric ? tagElements(item.dtype, data) : {
           $bytes: base64(

@@ -416,6 +416,12 @@ def numpy_values():
     add("numpy", "matrix subclass (record)", np.matrix([[1, 2], [3, 4]]))
     add("numpy", "masked array (record)", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
     add("numpy", "dtype scalar bool", np.bool_(True))
+    add("numpy", "long double (raw bytes)", np.array([1.5, -2.0], dtype=np.longdouble))
+    add("numpy", "complex long double (raw bytes)", np.array([1 + 2j], dtype=np.clongdouble))
+    add("numpy", "long double scalar", np.longdouble(0.25))
+    add("numpy", "arrays in an object array", np.array([np.arange(2), None, np.zeros((1, 0))],
+                                                       dtype=object))
+    add("numpy", "1x0x3 empty", np.zeros((1, 0, 3), dtype="<i2"))
     add("numpy", "str_ scalar", np.str_("ab\u20ac"))
     add("numpy", "bytes_ scalar", np.bytes_(b"ab"))
     add("numpy", "datetime64 scalar", np.datetime64("2020-01-02T03:04:05", "s"))

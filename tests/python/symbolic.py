@@ -461,7 +461,7 @@ def ndarray_fields(arr, object_items=None):
         if object_items is None:
             object_items = [to_real_node(v) for v in flat.tolist()]
         data = NodeList(object_items)
-    elif kind in "biufc":
+    elif kind in "biufc" and has_typed_array(arr.dtype):
         data = Raw(tag_numbers(flat.tolist(), kind))
     elif kind in "Mm" and arr.dtype.itemsize == 8:
         # datetime64/timedelta64 are their int64 ticks (NaT is -2**63).
@@ -473,9 +473,16 @@ def ndarray_fields(arr, object_items=None):
             ("order", Raw(order)), ("data", data)]
 
 
+def has_typed_array(dtype):
+    """Whether the decoder gives this numeric dtype a JS typed array (else raw bytes): not for
+    long double (float128, complex256)."""
+    sizes = {"b": (1,), "i": (1, 2, 4, 8), "u": (1, 2, 4, 8), "f": (2, 4, 8), "c": (8, 16)}
+    return dtype.itemsize in sizes.get(dtype.kind, ())
+
+
 def numpy_scalar_fields(value):
     kind = value.dtype.kind
-    if kind in "biufc":
+    if kind in "biufc" and has_typed_array(value.dtype):
         tagged = tag_numbers([value.item()], kind)[0]
     elif kind in "Mm" and value.dtype.itemsize == 8:
         tagged = tag_int(int(value.view(value.dtype.str[0] + "i8")))
