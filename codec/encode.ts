@@ -123,6 +123,7 @@ const STACK_GLOBAL = 0x93;
 const MEMOIZE = 0x94;
 const BYTEARRAY8 = 0x96;
 const NEXT_BUFFER = 0x97;
+const READONLY_BUFFER = 0x98;
 
 /**
  * How many distinct strings a pickle remembers for reuse. JS strings have no identity, so a
@@ -220,6 +221,7 @@ const S_SET_ITEMS = 9;
 const S_BUFFER = 10;
 const S_INST = 11;
 const S_FLOAT_LIST = 12;
+const S_READONLY_BUFFER = 13;
 
 /** The step that saves `value`; `segment` names it in error paths. */
 function arg(value: unknown, segment = ""): unknown[] {
@@ -1333,7 +1335,11 @@ class Machine {
       return this.push(
         array,
         reduceSteps(array, G_FROMBUFFER, [
-          ...step(S_BUFFER, bytes, ".data"),
+          ...step(
+            array.writeable ? S_BUFFER : S_READONLY_BUFFER,
+            bytes,
+            ".data",
+          ),
           ...arg(dtype, ".dtype"),
           ...arg(shape, ".shape"),
           ...arg(array.order, ".order"),
@@ -1520,15 +1526,20 @@ class Machine {
     return BigInt(value as number);
   }
 
-  /** Protocol 5: a numpy buffer, in-band (`BYTEARRAY8`, memoized) or out-of-band. */
-  writeBuffer(bytes: Uint8Array): void {
+  /**
+   * Protocol 5: a numpy buffer, as CPython's `save_picklebuffer` writes a `PickleBuffer`:
+   * in-band (`BYTEARRAY8`, or `bytes` when read-only, memoized) or out-of-band (`NEXT_BUFFER`,
+   * then `READONLY_BUFFER` when read-only).
+   */
+  writeBuffer(bytes: Uint8Array, writeable: boolean): void {
     const w = this.w;
     if (w.frameStart >= 0) w.boundary();
     if (this.bufferCallback !== undefined && !this.bufferCallback(bytes)) {
       w.byte(NEXT_BUFFER);
+      if (!writeable) w.byte(READONLY_BUFFER);
       return;
     }
-    this.writeBytesOpcode(bytes, true);
+    this.writeBytesOpcode(bytes, writeable);
     this.put();
   }
 
@@ -1925,7 +1936,10 @@ class ProgramFrame implements Frame {
           );
           return false;
         case S_BUFFER:
-          m.writeBuffer(arg as Uint8Array);
+          m.writeBuffer(arg as Uint8Array, true);
+          break;
+        case S_READONLY_BUFFER:
+          m.writeBuffer(arg as Uint8Array, false);
           break;
         case S_INST:
           m.writeInst(arg as PyGlobal);

@@ -410,6 +410,11 @@ export class NdArray {
     readonly data: NumericData | unknown[],
   ) {}
   /**
+   * numpy's `flags.writeable`. A read-only array travels at protocol 5 as `bytes` (or an
+   * out-of-band buffer marked `READONLY_BUFFER`) instead of a `bytearray`, and loads read-only.
+   */
+  writeable = true;
+  /**
    * Returns the number of elements.
    *
    * @returns The number of elements.

@@ -562,6 +562,16 @@ export const ENCODE_CASES: EncodeCase[] = [
       "np.array(['ab'], dtype='U3'), np.array([1, None], dtype=object), np.zeros(0, dtype='u2')]",
   },
   {
+    name: "a read-only numpy array",
+    js: () => {
+      const array = new NdArray(f8(), [3], "C", new Float64Array([0, 1, 2]));
+      array.writeable = false;
+      return array;
+    },
+    py: "(lambda a: (a.setflags(write=False), a)[1])(np.arange(3.0))",
+    check: "same(x, v) and (x.flags.writeable is False or protocol < 5)",
+  },
+  {
     name: "numpy object array in Fortran order",
     js: () =>
       new NdArray(new DType("O8", "|", 8), [2, 2], "F", [1, null, "a", 2.5]),

@@ -81,7 +81,8 @@ for case in json.load(sys.stdin):
             results.append(result)
             continue
         if case.get("check"):
-            result["equal"] = bool(eval(case["check"], globals(), {"x": loaded, "v": value}))
+            result["equal"] = bool(eval(case["check"], globals(),
+                                        {"x": loaded, "v": value, "protocol": protocol}))
         else:
             result["equal"] = same(loaded, value)
         if "repr" in case:
@@ -204,6 +205,7 @@ Deno.test("encode → pickle.loads: out-of-band numpy buffers", async () => {
     "F",
     new Int16Array([0, 3, 1, 4, 2, 5]),
   );
+  f.writeable = false;
   const buffers: Uint8Array[] = [];
   const data = encode([c, f], {
     protocol: 5,
@@ -217,14 +219,15 @@ Deno.test("encode → pickle.loads: out-of-band numpy buffers", async () => {
 import base64, json, pickle, sys
 import numpy as np
 given = json.load(sys.stdin)
-buffers = [base64.b64decode(b) for b in given["buffers"]]
+buffers = [bytearray(base64.b64decode(b)) for b in given["buffers"]]
 x = pickle.loads(base64.b64decode(given["data"]), buffers=buffers)
 want = [np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6, dtype=">i2").reshape(2, 3))]
+want[1].setflags(write=False)
 theirs = []
 ours_again = pickle.dumps(want, protocol=5, buffer_callback=theirs.append)
 print(json.dumps({
     "equal": all(a.dtype == b.dtype and (a == b).all() and a.flags.f_contiguous == b.flags.f_contiguous
-                 for a, b in zip(x, want)),
+                 and a.flags.writeable == b.flags.writeable for a, b in zip(x, want)),
     "identical": ours_again == base64.b64decode(given["data"]),
 }))
 `,
