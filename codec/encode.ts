@@ -761,7 +761,9 @@ class Machine {
       );
     }
     const scratch = this.scratch;
-    if (utf8.encodeInto(joined, scratch).written !== joined.length) {
+    const { read, written } = utf8.encodeInto(joined, scratch);
+    if (read !== joined.length || written !== joined.length) {
+      // Not all ASCII (or the scratch ran out mid-way): one string at a time.
       for (let i = start; i < stop; i++) {
         if (w.frameStart >= 0) w.boundary();
         this.saveString(items[i] as string);

@@ -279,3 +279,21 @@ Deno.test("round trip: shared references and cycles stay shared", () => {
     assert.equal((t[0] as unknown[])[0], t, `p${protocol}`);
   }
 });
+
+Deno.test("round trip: runs of strings, ASCII or not, come back whole", () => {
+  const values = [
+    ["abcd", "efgh", "ijkl", "mnoé"],
+    ["é", "a", "b", "c", "d"],
+    ["a", "b", "c", "\ud800", "d", "", "e"],
+    Array.from(
+      { length: 2500 },
+      (_, i) => i % 700 === 3 ? "€" + i : "k" + (i % 9),
+    ),
+    ["x".repeat(255), "y".repeat(256), "z", "w", "v"],
+  ];
+  for (const protocol of PROTOCOLS) {
+    for (const value of values) {
+      assert.deepStrictEqual(decode(encode(value, { protocol })), value);
+    }
+  }
+});
