@@ -244,7 +244,7 @@ interface Frame {
   segment(m: Machine): string;
 }
 
-/** The writer of one value, reused by an {@linkcode Encoder}. */
+/** The writer of one value at a time, reused by an {@linkcode Encoder} and by `encode()`. */
 class Machine {
   readonly w = new Writer();
   readonly proto: number;
@@ -260,7 +260,7 @@ class Machine {
   valueMemo = new Map<string, number>();
   memoSize = 0;
   stack: Frame[] = [];
-  /** How many frames of each tuple or reduced object are open (recursion without a memo). */
+  /** The memo size when each open tuple or reduced object was last entered. */
   open = new Map<object, number>();
   /** Containers the encoder made up (CPython's argument tuples); they add no path segment. */
   synthetic = new Set<object>();
@@ -306,6 +306,8 @@ class Machine {
       return w.finish();
     } finally {
       this.busy = false;
+      // After a failure, drop what was written (and a large buffer with it).
+      w.reset();
       this.memo.clear();
       this.strings.clear();
       this.valueMemo.clear();
@@ -390,21 +392,27 @@ class Machine {
     else this.valueMemo.set(key, slot);
   }
 
-  /** Counts an open frame of a tuple or reduced object; a third nesting can never end. */
-  enter(value: object): void {
-    const count = this.open.get(value) ?? 0;
-    if (count >= 2) {
+  /**
+   * Notes that a tuple or reduced object is being written (it is memoized only afterwards) and
+   * returns what {@linkcode leave} restores. Reaching it again is fine as long as something was
+   * memoized since (a list inside it, which the next round fetches from the memo); reaching it
+   * again with nothing memoized since would repeat forever (CPython: `RecursionError`).
+   */
+  enter(value: object): number {
+    const previous = this.open.get(value);
+    if (previous === this.memoSize) {
       this.fail(
         "A tuple or object contains itself with no list, dict or set between (CPython fails with RecursionError)",
       );
     }
-    this.open.set(value, count + 1);
+    this.open.set(value, this.memoSize);
+    return previous ?? -1;
   }
 
-  leave(value: object): void {
-    const count = this.open.get(value)!;
-    if (count === 1) this.open.delete(value);
-    else this.open.set(value, count - 1);
+  /** Ends what {@linkcode enter} started. */
+  leave(value: object, previous: number): void {
+    if (previous < 0) this.open.delete(value);
+    else this.open.set(value, previous);
   }
 
   // ---- the walk ----
@@ -598,8 +606,7 @@ class Machine {
 
   /** Pushes a frame that runs `steps` for `value`. */
   push(value: object, steps: unknown[]): false {
-    this.enter(value);
-    this.stack.push(new ProgramFrame(value, steps));
+    this.stack.push(new ProgramFrame(value, steps, this.enter(value)));
     return false;
   }
 
@@ -1104,8 +1111,7 @@ class Machine {
     }
     const marked = n > 3 || this.proto < 2;
     if (marked) w.byte(MARK);
-    this.enter(tuple);
-    this.stack.push(new TupleFrame(tuple, marked));
+    this.stack.push(new TupleFrame(tuple, marked, this.enter(tuple)));
     return false;
   }
 
@@ -1132,8 +1138,7 @@ class Machine {
   saveFrozenSet(set: Set<unknown>): boolean {
     if (this.proto < 4) return this.saveSetByReduce(set, G_FROZENSET);
     this.w.byte(MARK);
-    this.enter(set);
-    this.stack.push(new FrozenSetFrame(set));
+    this.stack.push(new FrozenSetFrame(set, this.enter(set)));
     return false;
   }
 
@@ -1644,7 +1649,11 @@ class ListFrame implements Frame {
 /** A tuple's items, then `TUPLEn`/`TUPLE`, or CPython's pops and `GET` if it was reached again. */
 class TupleFrame implements Frame {
   i = 0;
-  constructor(readonly tuple: unknown[], readonly marked: boolean) {}
+  constructor(
+    readonly tuple: unknown[],
+    readonly marked: boolean,
+    readonly previous: number,
+  ) {}
 
   run(m: Machine): boolean {
     const tuple = this.tuple;
@@ -1652,7 +1661,7 @@ class TupleFrame implements Frame {
     while (this.i < n) {
       if (!m.save(tuple[this.i++])) return false;
     }
-    m.leave(tuple);
+    m.leave(tuple, this.previous);
     const w = m.w;
     const index = m.memo.get(tuple);
     if (index !== undefined) {
@@ -1844,7 +1853,7 @@ class SetFrame implements Frame {
 class FrozenSetFrame implements Frame {
   readonly iterator: Iterator<unknown>;
   i = 0;
-  constructor(readonly set: Set<unknown>) {
+  constructor(readonly set: Set<unknown>, readonly previous: number) {
     this.iterator = set.values();
   }
 
@@ -1855,7 +1864,7 @@ class FrozenSetFrame implements Frame {
       this.i++;
       if (!m.save(next.value)) return false;
     }
-    m.leave(this.set);
+    m.leave(this.set, this.previous);
     const index = m.memo.get(this.set);
     if (index !== undefined) {
       m.w.byte(POP_MARK);
@@ -1875,7 +1884,11 @@ class FrozenSetFrame implements Frame {
 /** Runs the steps that write a reduced object (`save_reduce` and friends). */
 class ProgramFrame implements Frame {
   i = 0;
-  constructor(readonly value: object, readonly steps: unknown[]) {}
+  constructor(
+    readonly value: object,
+    readonly steps: unknown[],
+    readonly previous: number,
+  ) {}
 
   run(m: Machine): boolean {
     const steps = this.steps;
@@ -1948,7 +1961,7 @@ class ProgramFrame implements Frame {
           break;
       }
     }
-    m.leave(this.value);
+    m.leave(this.value, this.previous);
     return true;
   }
 

@@ -317,6 +317,20 @@ export const ENCODE_CASES: EncodeCase[] = [
     check: "x[0][0] is x[1] and x[1][0] is x[0]",
   },
   {
+    name: "a tuple reached again through two lists",
+    js: () => {
+      const a: unknown[] = [];
+      const b: unknown[] = [];
+      const t = Tuple.of<unknown>(a, b);
+      a.push(t);
+      b.push(t);
+      return t;
+    },
+    py:
+      "(lambda a, b: (lambda t: (a.append(t), b.append(t), t)[2])((a, b)))([], [])",
+    check: "x[0][0] is x and x[1][0] is x",
+  },
+  {
     name: "dicts and batches",
     js: () => [
       new Map(),
