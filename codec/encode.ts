@@ -1120,10 +1120,50 @@ class Machine {
     if (this.bin) w.byte(EMPTY_DICT);
     else w.byte2(MARK, DICT);
     this.memo.set(dict, this.put());
-    const frame = new DictFrame(dict, this.bin ? EXACT : TEXT, "");
-    if (frame.size === 0) return true;
-    this.stack.push(frame);
-    return false;
+    const map = dict instanceof Map ? dict : null;
+    const keys = map === null ? Object.keys(dict) : null;
+    const n = map === null ? keys!.length : map.size;
+    if (n === 0) return true;
+    const entries = map === null ? null : map.entries();
+    if (!this.bin || n >= BATCH) {
+      this.stack.push(
+        new DictFrame(dict, this.bin ? EXACT : TEXT, "", keys, entries),
+      );
+      return false;
+    }
+    // batch_dict_exact's one batch, written here while the pairs are scalars; the first pair
+    // that holds a container hands the rest to a frame.
+    if (n > 1) w.byte(MARK);
+    for (let i = 0; i < n; i++) {
+      let key: unknown;
+      let value: unknown;
+      if (entries === null) {
+        key = keys![i];
+        value = (dict as Record<string, unknown>)[key as string];
+      } else {
+        const entry = entries.next().value as [unknown, unknown];
+        key = entry[0];
+        value = entry[1];
+      }
+      const keyDone = isScalar(key);
+      if (keyDone && isScalar(value)) {
+        this.save(key);
+        this.save(value);
+        continue;
+      }
+      if (keyDone) this.save(key);
+      this.stack.push(
+        new DictFrame(dict, EXACT, "", keys, entries).resume(
+          i + 1,
+          key,
+          value,
+          keyDone,
+        ),
+      );
+      return false;
+    }
+    w.byte(n > 1 ? SETITEMS : SETITEM);
+    return true;
   }
 
   saveSet(set: Set<unknown>): boolean {
@@ -1688,10 +1728,6 @@ class TupleFrame implements Frame {
 /** The entries of a dict (or of `SETITEM`s to an object), in CPython's batches. */
 class DictFrame implements Frame {
   readonly size: number;
-  /** The keys, in order (a snapshot: iterating a `Map` through its iterator costs more). */
-  readonly keys: unknown[];
-  /** The values of a `Map`, or `null` for a plain object (read by key). */
-  readonly values: unknown[] | null;
   i = 0;
   batch = 0;
   phase = 0;
@@ -1700,27 +1736,50 @@ class DictFrame implements Frame {
   key: unknown = undefined;
   value: unknown = undefined;
 
+  /**
+   * @param dict The dict, a `Map` or a plain object.
+   * @param mode `TEXT`, `EXACT` or `GENERIC`.
+   * @param prefix The path segment before each key.
+   * @param keys A plain object's keys; `null` for a `Map`.
+   * @param entries A `Map`'s entries, from where the frame starts; `null` for a plain object.
+   */
   constructor(
     readonly dict: Map<unknown, unknown> | Record<string, unknown>,
     readonly mode: number,
     readonly prefix: string,
+    readonly keys: string[] | null,
+    readonly entries: Iterator<[unknown, unknown]> | null,
   ) {
-    if (dict instanceof Map) {
-      this.keys = Array.from(dict.keys());
-      this.values = Array.from(dict.values());
-    } else {
-      this.keys = Object.keys(dict);
-      this.values = null;
-    }
-    this.size = this.keys.length;
+    this.size = keys === null
+      ? (dict as Map<unknown, unknown>).size
+      : keys.length;
+  }
+
+  /**
+   * Takes over in the middle of the one batch `saveDict` started: `count` pairs are consumed,
+   * the last of which (`key`, `value`) is still to be written, its key already when `keyDone`.
+   */
+  resume(count: number, key: unknown, value: unknown, keyDone: boolean): this {
+    this.i = count;
+    this.batch = count;
+    this.phase = this.size > 1 ? 1 : 2;
+    this.inPair = true;
+    this.half = keyDone ? 1 : 0;
+    this.key = key;
+    this.value = value;
+    return this;
   }
 
   next(): void {
-    const key = this.keys[this.i];
-    this.key = key;
-    this.value = this.values === null
-      ? (this.dict as Record<string, unknown>)[key as string]
-      : this.values[this.i];
+    if (this.keys !== null) {
+      const key = this.keys[this.i];
+      this.key = key;
+      this.value = (this.dict as Record<string, unknown>)[key];
+    } else {
+      const entry = this.entries!.next().value as [unknown, unknown];
+      this.key = entry[0];
+      this.value = entry[1];
+    }
     this.i++;
     this.inPair = true;
     this.half = 0;
@@ -1939,6 +1998,8 @@ class ProgramFrame implements Frame {
               arg as Map<unknown, unknown>,
               m.bin ? GENERIC : TEXT,
               steps[this.i - 1] as string,
+              null,
+              (arg as Map<unknown, unknown>).entries(),
             ),
           );
           return false;
@@ -2051,6 +2112,13 @@ function dateTimeState(
     (microsecond >> 8) & 0xff,
     microsecond & 0xff,
   ]);
+}
+
+/** Whether `save()` writes `value` at once: `null`, `undefined`, boolean, number, bigint, string. */
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === "string" || type === "number" || type === "boolean" ||
+    type === "bigint" || type === "undefined" || value === null;
 }
 
 /**
