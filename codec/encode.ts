@@ -134,6 +134,9 @@ const READONLY_BUFFER = 0x98;
  */
 const STRING_MEMO_LIMIT = 4096;
 
+/** The most levels of a nested name (`Outer.Inner`) written below protocol 4. */
+const MAX_NAME_PARTS = 1000;
+
 /** Items per `APPENDS`/`SETITEMS`/`ADDITEMS`, as CPython's `BATCHSIZE`. */
 const BATCH = 1000;
 
@@ -1038,8 +1041,20 @@ class Machine {
    */
   saveDottedGlobal(global: PyGlobal): void {
     const parts = global.name.split(".");
-    const prefix = (k: number) =>
-      `${global.module}\n${parts.slice(0, k).join(".")}`;
+    if (parts.length > MAX_NAME_PARTS) {
+      this.fail(
+        `The name ${
+          global.name.slice(0, 40)
+        }… nests ${parts.length} levels; protocols 0–3 ` +
+          `write one getattr() per level, at most ${MAX_NAME_PARTS}`,
+      );
+    }
+    // prefixes[k] is the memo key of the first k parts.
+    const prefixes = [`${global.module}\n`];
+    for (let k = 0; k < parts.length; k++) {
+      prefixes.push(`${prefixes[k]}${k === 0 ? "" : "."}${parts[k]}`);
+    }
+    const prefix = (k: number) => prefixes[k];
     let known = 1;
     for (let k = parts.length - 1; k >= 1; k--) {
       if (this.valueMemo.has(prefix(k))) {

@@ -179,3 +179,14 @@ Deno.test("encode: a record's arguments are a tuple even when given as an array"
   );
   assert.deepEqual(encode(fromArray), encode(fromTuple));
 });
+
+Deno.test("encode: a name nested beyond 1000 levels is refused below protocol 4", () => {
+  const name = Array.from({ length: 1001 }, (_, i) => `a${i}`).join(".");
+  assert.throws(
+    () => encode(new PyGlobal("m", name), { protocol: 3 }),
+    PicklingError,
+  );
+  assert.ok(
+    encode(new PyGlobal("m", name), { protocol: 4 }).length > name.length,
+  );
+});
