@@ -251,3 +251,30 @@ print(json.dumps({
   const result = JSON.parse(new TextDecoder().decode(stdout));
   assert.deepEqual(result, { equal: true, identical: true });
 });
+
+Deno.test("encode: protocol 0 floats are Python's repr() of 3000 random doubles", async () => {
+  const view = new DataView(new ArrayBuffer(8));
+  const values: number[] = [];
+  let seed = 12345;
+  while (values.length < 3000) {
+    for (let i = 0; i < 8; i += 2) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      view.setUint16(i, seed >>> 16);
+    }
+    const value = view.getFloat64(0);
+    if (!Number.isNaN(value)) values.push(value);
+  }
+  values.push(0.1, 1e-7, 123456789.125, 1e22, 1e16, 2.5e-308, -0, NaN);
+  const data = encode(values, { protocol: 0, exact: true });
+  const { stdout } = await runPython(
+    String.raw`
+import json, pickle, sys
+given = sys.stdin.buffer.read()
+values = pickle.loads(given)
+print(json.dumps(pickle.dumps(values, protocol=0) == given))
+`,
+    [],
+    { stdin: data },
+  );
+  assert.equal(new TextDecoder().decode(stdout).trim(), "true");
+});
