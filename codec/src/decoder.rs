@@ -481,25 +481,22 @@ impl Decoder {
     }
 
     /// Gives a mutable value at `index` an entry in `objects`, so its copies share its shape.
-    fn share(&mut self, index: usize) -> Step {
-        let entry = match self.stack.get(index) {
-            Some(entry) => *entry,
-            None => return Err(self.underflow()),
+    fn share(&mut self, index: usize) {
+        let entry = match self.stack.get_mut(index) {
+            Some(entry) if entry.kind.is_mutable() && entry.object == NO_OBJECT => entry,
+            _ => return,
         };
-        if entry.kind.is_mutable() && entry.object == NO_OBJECT {
-            let id = u32::try_from(self.objects.len())
-                .ok()
-                .filter(|&id| id != NO_OBJECT)
-                .ok_or_else(|| Halt::Fail("Too many shared objects".into()))?;
-            self.objects.push(Shape {
-                depth: entry.depth,
-                size: entry.size,
-            });
-            if let Some(slot) = self.stack.get_mut(index) {
-                slot.object = id;
+        // Past 2**32 - 1 shared values (more than wasm32 can hold) a value stays unshared:
+        // its later growth is then not seen through its other references.
+        if let Ok(id) = u32::try_from(self.objects.len()) {
+            if id != NO_OBJECT {
+                entry.object = id;
+                self.objects.push(Shape {
+                    depth: entry.depth,
+                    size: entry.size,
+                });
             }
         }
-        Ok(())
     }
 
     #[inline]
@@ -576,8 +573,9 @@ impl Decoder {
                 } else {
                     (u64::from(u32::from_le_bytes(fixed(args)?)), 4)
                 };
-                self.memo.get(key)?;
-                return Some(self.memo_get(key).map(|()| used));
+                let (slot, entry) = self.memo_lookup(key)?;
+                self.push_memo(slot, entry);
+                used
             }
             op::MEMOIZE | op::BINPUT | op::LONG_BINPUT => {
                 let (key, used) = match opcode {
@@ -631,7 +629,7 @@ impl Decoder {
             op::DUP => {
                 self.require(1)?;
                 let index = self.stack.len() - 1;
-                self.share(index)?;
+                self.share(index);
                 let entry = self.top()?;
                 self.stack.push(entry);
                 self.tape.op(tape::DUP);
@@ -1142,12 +1140,21 @@ impl Decoder {
         Ok(())
     }
 
+    /// Stores the top of the stack (which the caller has checked) under `key`.
     fn memo_put(&mut self, key: u64) -> Step {
         let index = self.stack.len().saturating_sub(1);
-        self.share(index)?;
-        let entry = self.top()?;
+        self.share(index);
+        let entry = match self.stack.get(index) {
+            Some(entry) => *entry,
+            None => return Err(self.underflow()),
+        };
         let slot = match self.memo.get(key) {
-            Some(slot) => slot,
+            Some(slot) => {
+                if let Some(value) = self.memo_values.get_mut(slot as usize) {
+                    *value = entry;
+                }
+                slot
+            }
             None => {
                 if self.limits.max_memo != 0 && self.memo.len() >= self.limits.max_memo {
                     return fail(format!(
@@ -1155,27 +1162,30 @@ impl Decoder {
                         self.limits.max_memo
                     ));
                 }
-                let slot = self.memo.insert_new(key);
                 self.memo_values.push(entry);
-                slot
+                self.memo.insert_new(key)
             }
         };
-        if let Some(value) = self.memo_values.get_mut(slot as usize) {
-            *value = entry;
-        }
         self.tape.op_count(tape::PUT, slot as usize);
         Ok(())
     }
 
+    #[inline]
+    fn memo_lookup(&self, key: u64) -> Option<(u32, Entry)> {
+        let slot = self.memo.get(key)?;
+        Some((slot, *self.memo_values.get(slot as usize)?))
+    }
+
+    #[inline]
+    fn push_memo(&mut self, slot: u32, entry: Entry) {
+        self.stack.push(entry);
+        self.tape.op_count(tape::GET, slot as usize);
+    }
+
     fn memo_get(&mut self, key: u64) -> Step {
-        let entry = self
-            .memo
-            .get(key)
-            .and_then(|slot| self.memo_values.get(slot as usize).map(|e| (slot, *e)));
-        match entry {
+        match self.memo_lookup(key) {
             Some((slot, entry)) => {
-                self.stack.push(entry);
-                self.tape.op_count(tape::GET, slot as usize);
+                self.push_memo(slot, entry);
                 Ok(())
             }
             None => fail(format!("Memo value not found at index {}", key)),

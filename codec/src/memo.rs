@@ -20,6 +20,7 @@ impl MemoMap {
         self.len
     }
 
+    #[inline]
     pub fn get(&self, key: u64) -> Option<u32> {
         let dense = usize::try_from(key)
             .ok()
