@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { encode, Encoder } from "../codec/encode.ts";
 import { PicklingError } from "../codec/errors.ts";
 import {
@@ -188,5 +189,91 @@ Deno.test("encode: a name nested beyond 1000 levels is refused below protocol 4"
   );
   assert.ok(
     encode(new PyGlobal("m", name), { protocol: 4 }).length > name.length,
+  );
+});
+
+/** Follows a `PicklingError` path (`value.a[2]["b c"]`) through arrays, maps and objects. */
+function follow(root: unknown, path: string): unknown {
+  assert.ok(path.startsWith("value"), path);
+  let value = root;
+  const token = /\.([A-Za-z_$][\w$]*)|\[(-?\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  token.lastIndex = 5;
+  while (token.lastIndex < path.length) {
+    const match = token.exec(path);
+    assert.ok(match, `cannot follow ${path} at ${token.lastIndex}`);
+    const key = match[1] ??
+      (match[2] !== undefined ? Number(match[2]) : JSON.parse(match[3]));
+    if (value instanceof Map) value = value.get(key);
+    else value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+Deno.test("encode: the path of a refused value leads to it (property)", () => {
+  const poison = fc.constantFrom<unknown>(
+    () => 1,
+    Symbol("s"),
+    new Float32Array(1),
+    new (class Model {})(),
+  );
+  const key = fc.oneof(
+    fc.string({ maxLength: 6 }),
+    fc.integer({ min: -5, max: 50 }),
+  );
+  const leaf = fc.oneof(fc.integer(), fc.string(), fc.constant(null));
+  const tree = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small" },
+      leaf,
+      fc.array(tie("value"), { maxLength: 4 }),
+      fc.array(fc.tuple(key, tie("value")), { maxLength: 4 }).map((pairs) =>
+        new Map(pairs)
+      ),
+      fc.dictionary(fc.string({ maxLength: 6 }), tie("value"), { maxKeys: 4 }),
+    ),
+  })).value;
+  // Puts the poison at the end of the first container on a random walk.
+  const withPoison = fc.tuple(
+    tree,
+    poison,
+    fc.array(fc.nat(), { maxLength: 6 }),
+  ).map(
+    ([root, bad, walk]) => {
+      const holder: unknown[] = [root];
+      let parent: unknown = holder;
+      for (const step of walk) {
+        const children = parent instanceof Map
+          ? [...parent.values()]
+          : Array.isArray(parent)
+          ? parent
+          : Object.values(parent as object);
+        const next = children.filter((c) =>
+          typeof c === "object" && c !== null
+        );
+        if (next.length === 0) break;
+        parent = next[step % next.length];
+      }
+      if (parent instanceof Map) parent.set("poison", bad);
+      else if (Array.isArray(parent)) parent.push(bad);
+      else (parent as Record<string, unknown>).poison = bad;
+      return { holder, bad };
+    },
+  );
+  fc.assert(
+    fc.property(
+      withPoison,
+      fc.constantFrom(0, 2, 4, 5),
+      ({ holder, bad }, protocol) => {
+        try {
+          encode(holder, { protocol });
+        } catch (error) {
+          assert.ok(error instanceof PicklingError, String(error));
+          assert.equal(follow(holder, error.path), bad, error.path);
+          return;
+        }
+        throw new Error("encode did not refuse the value");
+      },
+    ),
+    { numRuns: 300 },
   );
 });
