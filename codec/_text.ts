@@ -11,6 +11,9 @@ const utf8 = new TextEncoder();
 /** Strings at least this long are encoded by `TextEncoder.encodeInto` when well formed. */
 const NATIVE_MIN_LENGTH = 64;
 
+/** `String.prototype.isWellFormed` (ES2024); without it every string takes the JS loop. */
+const CAN_CHECK = typeof "".isWellFormed === "function";
+
 /**
  * Encodes `text` as UTF-8 into `buf` at `pos`, writing a lone surrogate as its 3-byte form
  * (`surrogatepass`). `buf` must have room for `3 * text.length` bytes.
@@ -19,7 +22,7 @@ const NATIVE_MIN_LENGTH = 64;
  */
 export function writeUtf8(text: string, buf: Uint8Array, pos: number): number {
   const n = text.length;
-  if (n >= NATIVE_MIN_LENGTH && text.isWellFormed()) {
+  if (n >= NATIVE_MIN_LENGTH && CAN_CHECK && text.isWellFormed()) {
     return pos + utf8.encodeInto(text, buf.subarray(pos)).written;
   }
   for (let i = 0; i < n; i++) {
