@@ -1200,6 +1200,12 @@ class Machine {
   /** Protocols 0–3: `set([…])` / `frozenset([…])`. */
   saveSetByReduce(set: Set<unknown>, callable: PyGlobal): boolean {
     const items = Array.from(set);
+    for (const item of items) {
+      const kind = unhashable(item);
+      if (kind !== null) {
+        return this.fail(`A ${kind} cannot be an item of a Python set`);
+      }
+    }
     this.synthetic.add(items);
     return this.push(
       set,
@@ -1528,6 +1534,18 @@ class Machine {
     return this.push(record, steps);
   }
 
+  /**
+   * `save()` for a dict key or a set item: Python refuses a list, dict, set or bytearray there
+   * (`TypeError: unhashable type`), so the pickle would not load.
+   */
+  saveHashable(value: unknown): boolean {
+    const kind = unhashable(value);
+    if (kind !== null) {
+      this.fail(`A ${kind} cannot be a dict key or set item in Python`);
+    }
+    return this.save(value);
+  }
+
   /** A fresh list of floats (an `array('d')` below protocol 3), written like a list. */
   saveFloatList(items: number[]): void {
     const w = this.w;
@@ -1809,7 +1827,7 @@ class DictFrame implements Frame {
         // The common case inlined: string keys need no frame bookkeeping.
         if (m.w.frameStart >= 0) m.w.boundary();
         m.saveString(key);
-      } else if (!m.save(key)) {
+      } else if (!m.saveHashable(key)) {
         return false;
       }
     }
@@ -1911,7 +1929,7 @@ class SetFrame implements Frame {
         }
         this.batch++;
         this.i++;
-        if (!m.save(next.value)) return false;
+        if (!m.saveHashable(next.value)) return false;
       }
       w.byte(ADDITEMS);
       this.marked = false;
@@ -1936,7 +1954,7 @@ class FrozenSetFrame implements Frame {
       const next = this.iterator.next();
       if (next.done) break;
       this.i++;
-      if (!m.save(next.value)) return false;
+      if (!m.saveHashable(next.value)) return false;
     }
     m.leave(this.set, this.previous);
     const index = m.memo.get(this.set);
@@ -2127,6 +2145,24 @@ function dateTimeState(
     (microsecond >> 8) & 0xff,
     microsecond & 0xff,
   ]);
+}
+
+/** The Python type name of a value Python cannot hash, or `null`. */
+function unhashable(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return null;
+  if (Array.isArray(value)) {
+    return value instanceof Tuple
+      ? null
+      : value instanceof Deque
+      ? "deque"
+      : "list";
+  }
+  if (value instanceof ByteArray) return "bytearray";
+  if (value instanceof Map) return "dict";
+  if (value instanceof Set) return value instanceof FrozenSet ? null : "set";
+  if (value instanceof NdArray) return "numpy array";
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null ? "dict" : null;
 }
 
 /** Whether `save()` writes `value` at once: `null`, `undefined`, boolean, number, bigint, string. */

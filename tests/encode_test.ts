@@ -8,7 +8,9 @@ import fc from "fast-check";
 import { encode, Encoder } from "../codec/encode.ts";
 import { PicklingError } from "../codec/errors.ts";
 import {
+  ByteArray,
   DType,
+  FrozenSet,
   NdArray,
   PyArray,
   PyDate,
@@ -275,5 +277,25 @@ Deno.test("encode: the path of a refused value leads to it (property)", () => {
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("encode: keys and set items Python cannot hash are refused", () => {
+  assert.equal(pathOf(new Map([[[1], "x"]])), "value<key 0>");
+  assert.equal(
+    pathOf({ a: new Map<unknown, number>([["k", 1], [new Map(), 2]]) }),
+    "value.a<key 1>",
+  );
+  for (const protocol of [2, 4]) {
+    assert.throws(() => encode(new Set([1, [2]]), { protocol }), PicklingError);
+    assert.throws(
+      () => encode(new FrozenSet([new ByteArray(1)]), { protocol }),
+      PicklingError,
+    );
+  }
+  assert.doesNotThrow(() =>
+    encode(
+      new Map<unknown, unknown>([[Tuple.of(1, 2), 1], [new FrozenSet([1]), 2]]),
+    )
   );
 });
