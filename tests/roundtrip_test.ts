@@ -23,6 +23,7 @@ import {
 } from "../codec/mod.ts";
 import { type PythonEnv, pythonPath } from "./_python.ts";
 import { fromBase64, generateCorpus } from "./_corpus.ts";
+import { toTagged } from "./_tagged.ts";
 
 const PROTOCOLS = [0, 1, 2, 3, 4, 5];
 
@@ -296,4 +297,63 @@ Deno.test("round trip: runs of strings, ASCII or not, come back whole", () => {
       assert.deepStrictEqual(decode(encode(value, { protocol })), value);
     }
   }
+});
+
+Deno.test("round trip: random trees, read by CPython's pickle.loads, are the same values", async () => {
+  const items = [true, false].flatMap((exact) =>
+    fc.sample(fc.tuple(tree(exact), fc.constantFrom(...PROTOCOLS)), {
+      numRuns: 300,
+      seed: exact ? 20240521 : 20240522,
+    }).map(([value, protocol]) => ({
+      protocol,
+      pickle: toBase64(encode(value, { protocol, exact })),
+      expected: toTagged(value, { exact }),
+    }))
+  );
+  const child = new Deno.Command(pythonPath(), {
+    args: [
+      "-c",
+      String.raw`
+import base64, json, pickle, sys
+sys.path.insert(0, sys.argv[1])
+import symbolic
+
+def floats(node):
+    # JSON.stringify writes 7.0e+20 as 706691256332014800000, which json reads as an int.
+    if isinstance(node, list):
+        return [floats(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: (float(v) if k == "$float" and isinstance(v, int) else floats(v))
+            for k, v in node.items()}
+
+out = []
+for item in json.load(sys.stdin):
+    real = symbolic.canonical(symbolic.tag_real(pickle.loads(base64.b64decode(item["pickle"]))))
+    same = real == symbolic.canonical(floats(item["expected"]))
+    out.append(None if same else json.dumps(real)[:300])
+json.dump(out, sys.stdout)
+`,
+      pythonDir,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(items)));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const results: (string | null)[] = JSON.parse(
+    new TextDecoder().decode(stdout),
+  );
+  const problems = results.flatMap((got, i) =>
+    got === null ? [] : [
+      `p${items[i].protocol}: expected ${
+        JSON.stringify(items[i].expected).slice(0, 300)
+      }, CPython loads ${got}`,
+    ]
+  );
+  assert.deepEqual(problems, []);
 });
