@@ -66,6 +66,14 @@ export interface EncodeOptions {
    */
   readonly bufferCallback?: (buffer: Uint8Array) => unknown;
   /**
+   * Where numpy's reconstruction functions are named: `"numpy._core"`, as numpy 2 writes (numpy
+   * 1.26 reads it at protocols 0–4 only, older numpy not at all), or `"numpy.core"`, as numpy
+   * 1.x writes (numpy 1.16+ reads it at every protocol, numpy 2 with a `DeprecationWarning`).
+   *
+   * @default {"numpy._core"}
+   */
+  readonly numpyModule?: "numpy._core" | "numpy.core";
+  /**
    * At protocols 0–2, write Python 3 global names under their Python 2 names
    * (`builtins.set` → `__builtin__.set`) with CPython's reverse `_compat_pickle` tables.
    *
@@ -163,9 +171,6 @@ const G_DEFAULT_DICT = new PyGlobal("collections", "defaultdict");
 const G_DEQUE = new PyGlobal("collections", "deque");
 const G_ARRAY = new PyGlobal("array", "array");
 const G_ARRAY_RECONSTRUCTOR = new PyGlobal("array", "_array_reconstructor");
-const G_RECONSTRUCT = new PyGlobal("numpy._core.multiarray", "_reconstruct");
-const G_SCALAR = new PyGlobal("numpy._core.multiarray", "scalar");
-const G_FROMBUFFER = new PyGlobal("numpy._core.numeric", "_frombuffer");
 const G_NDARRAY = new PyGlobal("numpy", "ndarray");
 const G_DTYPE = new PyGlobal("numpy", "dtype");
 
@@ -255,6 +260,10 @@ class Machine {
   readonly exact: boolean;
   readonly fixImports: boolean;
   readonly bufferCallback: ((buffer: Uint8Array) => unknown) | undefined;
+  /** numpy's `_reconstruct`, `scalar` and `_frombuffer`, under `numpy._core` or `numpy.core`. */
+  readonly numpyReconstruct: PyGlobal;
+  readonly numpyScalar: PyGlobal;
+  readonly numpyFromBuffer: PyGlobal;
   /** Memo indices of objects, by identity. */
   memo = new Map<unknown, number>();
   /** Memo indices of the first {@linkcode STRING_MEMO_LIMIT} distinct strings, by value. */
@@ -291,6 +300,15 @@ class Machine {
     this.exact = options.exact ?? false;
     this.fixImports = options.fixImports ?? true;
     this.bufferCallback = options.bufferCallback;
+    const numpy = options.numpyModule ?? "numpy._core";
+    if (numpy !== "numpy._core" && numpy !== "numpy.core") {
+      throw new RangeError(
+        `Cannot write numpy under ${numpy}: the module must be "numpy._core" or "numpy.core"`,
+      );
+    }
+    this.numpyReconstruct = new PyGlobal(`${numpy}.multiarray`, "_reconstruct");
+    this.numpyScalar = new PyGlobal(`${numpy}.multiarray`, "scalar");
+    this.numpyFromBuffer = new PyGlobal(`${numpy}.numeric`, "_frombuffer");
   }
 
   encode(value: unknown): Uint8Array {
@@ -590,7 +608,7 @@ class Machine {
     if (value instanceof NumpyScalar) {
       return this.push(
         value,
-        reduceSteps(value, G_SCALAR, [
+        reduceSteps(value, this.numpyScalar, [
           ...arg(value.dtype, ".dtype"),
           ...arg(value.raw.slice(), ".raw"),
         ]),
@@ -1402,7 +1420,7 @@ class Machine {
     ) {
       return this.push(
         array,
-        reduceSteps(array, G_FROMBUFFER, [
+        reduceSteps(array, this.numpyFromBuffer, [
           ...step(
             array.writeable ? S_BUFFER : S_READONLY_BUFFER,
             bytes,
@@ -1434,7 +1452,7 @@ class Machine {
       array,
       reduceSteps(
         array,
-        G_RECONSTRUCT,
+        this.numpyReconstruct,
         [
           ...arg(G_NDARRAY),
           ...arg(tag),
@@ -2323,7 +2341,7 @@ export class Encoder {
 
 /**
  * One machine per option set for {@linkcode encode}, so that its buffer and maps serve the next
- * call (at most 24 of them: protocol × exact × fixImports).
+ * call (at most 48 of them: protocol × exact × fixImports × numpyModule).
  */
 const machines = new Map<string, Machine>();
 
@@ -2363,7 +2381,7 @@ export function encode(
   }
   const key = `${options.protocol ?? 4}/${options.exact ?? false}/${
     options.fixImports ?? true
-  }`;
+  }/${options.numpyModule ?? "numpy._core"}`;
   let machine = machines.get(key);
   if (machine === undefined) {
     machine = new Machine(options);

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { encode } from "../codec/encode.ts";
-import { DType, NdArray } from "../codec/types.ts";
+import { DType, NdArray, NumpyScalar } from "../codec/types.ts";
 import { ALL, ENCODE_CASES } from "./_encode_cases.ts";
 import { runPython } from "./_python.ts";
 
@@ -277,4 +277,41 @@ print(json.dumps(pickle.dumps(values, protocol=0) == given))
     { stdin: data },
   );
   assert.equal(new TextDecoder().decode(stdout).trim(), "true");
+});
+
+Deno.test("encode: numpyModule numpy.core is what numpy 1.26 writes, byte for byte", async () => {
+  const f8 = new DType("f8", "<", 8);
+  const values = () => [
+    new NdArray(f8, [2, 3], "F", new Float64Array([0, 3, 1, 4, 2, 5])),
+    new NumpyScalar(f8, 1.5, new Uint8Array(new Float64Array([1.5]).buffer)),
+    new NdArray(new DType("O8", "|", 8), [2], "C", [1, null]),
+  ];
+  const pickles: Record<string, string> = {};
+  for (const protocol of [2, 3, 4, 5]) {
+    pickles[protocol] = base64(
+      encode(values(), { protocol, numpyModule: "numpy.core" }),
+    );
+  }
+  const { stdout } = await runPython(
+    String.raw`
+import base64, json, pickle, sys
+import numpy as np
+value = [np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.float64(1.5),
+         np.array([1, None], dtype=object)]
+given = json.load(sys.stdin)
+print(json.dumps({p: pickle.dumps(value, protocol=int(p)) == base64.b64decode(data)
+                  for p, data in given.items()}))
+`,
+    [],
+    {
+      env: "numpy1",
+      stdin: new TextEncoder().encode(JSON.stringify(pickles)),
+    },
+  );
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+    2: true,
+    3: true,
+    4: true,
+    5: true,
+  });
 });

@@ -93,6 +93,10 @@ Deno.test("encode: options are checked", () => {
     () => encode(1, { protocol: 4, bufferCallback: () => false }),
     RangeError,
   );
+  assert.throws(
+    () => encode(1, { numpyModule: "numpy" as "numpy.core" }),
+    RangeError,
+  );
 });
 
 Deno.test("encode: an Encoder gives the same bytes as encode()", () => {
