@@ -361,11 +361,10 @@ impl Decoder {
             cursor.pos += 1;
             let args = window.get(cursor.pos as usize..).unwrap_or(&[]);
             let outcome = match self.execute_complete(opcode, args) {
-                Some(Ok(len)) => {
+                Some(len) => {
                     cursor.pos += len as u64;
                     Ok(false)
                 }
-                Some(Err(halt)) => Err(halt),
                 None => self.execute(opcode, &mut cursor),
             };
             match outcome {
@@ -518,11 +517,12 @@ impl Decoder {
     // ----- the opcodes ---------------------------------------------------------------------
 
     /// The fast path for the opcodes CPython writes most, when their arguments are complete in
-    /// `args` (the window after the opcode): returns how many argument bytes were used, or `None`
-    /// to let [`Decoder::execute`] handle the opcode (incomplete arguments, errors to report).
+    /// `args` (the window after the opcode) and they cannot fail: returns how many argument bytes
+    /// were used, or `None` to let [`Decoder::execute`] handle the opcode (incomplete arguments,
+    /// errors to report, rare cases).
     #[inline]
-    fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<Step<usize>> {
-        let used = match opcode {
+    fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
+        Some(match opcode {
             op::BININT1 => {
                 self.push_int32(i32::from(*args.first()?));
                 1
@@ -583,10 +583,11 @@ impl Decoder {
                     op::BINPUT => (u64::from(*args.first()?), 1),
                     _ => (u64::from(u32::from_le_bytes(fixed(args)?)), 4),
                 };
-                if self.stack.len() <= self.fence() {
+                if self.stack.len() <= self.fence() || self.memo_full(key) {
                     return None;
                 }
-                return Some(self.memo_put(key).map(|()| used));
+                self.memo_store(key);
+                used
             }
             op::SHORT_BINUNICODE | op::BINUNICODE => {
                 let (len, header) = if opcode == op::SHORT_BINUNICODE {
@@ -594,16 +595,14 @@ impl Decoder {
                 } else {
                     (u32::from_le_bytes(fixed(args)?) as usize, 4)
                 };
-                let text = args.get(header..header.checked_add(len)?)?;
-                if let Err(message) = text::push_utf8_surrogatepass(text, &mut self.tape) {
-                    return Some(fail(message));
-                }
+                let utf8 = args.get(header..header.checked_add(len)?)?;
+                core::str::from_utf8(utf8).ok()?;
+                self.tape.str_utf8(utf8, text::utf16_len(utf8));
                 self.push_scalar(Kind::Str);
                 header + len
             }
             _ => return None,
-        };
-        Some(Ok(used))
+        })
     }
 
     /// Runs one opcode whose arguments start at `cursor.pos`. Returns `true` after `STOP`.
@@ -1142,11 +1141,31 @@ impl Decoder {
 
     /// Stores the top of the stack (which the caller has checked) under `key`.
     fn memo_put(&mut self, key: u64) -> Step {
+        if self.memo_full(key) {
+            return fail(format!(
+                "Memo size exceeds the limit of {} entries",
+                self.limits.max_memo
+            ));
+        }
+        self.memo_store(key);
+        Ok(())
+    }
+
+    /// Whether `key` would be a memo entry past `max_memo`.
+    #[inline]
+    fn memo_full(&self, key: u64) -> bool {
+        self.limits.max_memo != 0
+            && self.memo.len() >= self.limits.max_memo
+            && self.memo.get(key).is_none()
+    }
+
+    #[inline]
+    fn memo_store(&mut self, key: u64) {
         let index = self.stack.len().saturating_sub(1);
         self.share(index);
         let entry = match self.stack.get(index) {
             Some(entry) => *entry,
-            None => return Err(self.underflow()),
+            None => return,
         };
         let slot = match self.memo.get(key) {
             Some(slot) => {
@@ -1156,18 +1175,11 @@ impl Decoder {
                 slot
             }
             None => {
-                if self.limits.max_memo != 0 && self.memo.len() >= self.limits.max_memo {
-                    return fail(format!(
-                        "Memo size exceeds the limit of {} entries",
-                        self.limits.max_memo
-                    ));
-                }
                 self.memo_values.push(entry);
                 self.memo.insert_new(key)
             }
         };
         self.tape.op_count(tape::PUT, slot as usize);
-        Ok(())
     }
 
     #[inline]
