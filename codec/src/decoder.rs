@@ -116,30 +116,38 @@ impl Kind {
     }
 }
 
-const NO_OBJECT: u32 = u32::MAX;
-
-/// One stack (or memo) value.
+/// One stack (or memo) value, in 16 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     kind: Kind,
     /// Python would refuse it as a dict key or set item (a tuple inherits it from its items).
     unhashable: bool,
-    /// For a mutable value shared through the memo or `DUP`: its index in `objects`, where its
-    /// depth and size live so that every reference sees later growth. Else `NO_OBJECT`.
-    object: u32,
-    depth: u32,
+    /// A mutable value shared through the memo or `DUP`: `link` is its index in `objects`,
+    /// where its depth and size live so that every reference sees later growth.
+    shared: bool,
+    /// The nesting depth, or the index in `objects` of a shared value.
+    link: u32,
+    /// The expanded tree size (unused for a shared value).
     size: u64,
 }
 
 impl Entry {
-    fn scalar(kind: Kind) -> Entry {
+    fn new(kind: Kind, depth: u32, size: u64) -> Entry {
         Entry {
             kind,
             unhashable: kind.is_unhashable(),
-            object: NO_OBJECT,
-            depth: 0,
-            size: 1,
+            shared: false,
+            link: depth,
+            size,
         }
+    }
+
+    fn scalar(kind: Kind) -> Entry {
+        Entry::new(kind, 0, 1)
+    }
+
+    fn same_object(&self, other: &Entry) -> bool {
+        self.shared && other.shared && self.link == other.link
     }
 }
 
@@ -462,7 +470,7 @@ impl Decoder {
         let mut shape = shape_of(&self.objects, &entry);
         let children = self.stack.get(from..).unwrap_or(&[]);
         for child in children.iter().chain(extra) {
-            if child.object != NO_OBJECT && child.object == entry.object {
+            if child.same_object(&entry) {
                 continue; // A reference to itself: a cycle, not growth.
             }
             let child_shape = shape_of(&self.objects, child);
@@ -470,10 +478,12 @@ impl Decoder {
             shape.size = shape.size.saturating_add(child_shape.size);
         }
         check_limits(&self.limits, shape)?;
-        if let Some(object) = self.objects.get_mut(entry.object as usize) {
-            *object = shape;
+        if entry.shared {
+            if let Some(object) = self.objects.get_mut(entry.link as usize) {
+                *object = shape;
+            }
         } else if let Some(slot) = self.stack.get_mut(target) {
-            slot.depth = shape.depth;
+            slot.link = shape.depth;
             slot.size = shape.size;
         }
         Ok(())
@@ -482,19 +492,18 @@ impl Decoder {
     /// Gives a mutable value at `index` an entry in `objects`, so its copies share its shape.
     fn share(&mut self, index: usize) {
         let entry = match self.stack.get_mut(index) {
-            Some(entry) if entry.kind.is_mutable() && entry.object == NO_OBJECT => entry,
+            Some(entry) if entry.kind.is_mutable() && !entry.shared => entry,
             _ => return,
         };
-        // Past 2**32 - 1 shared values (more than wasm32 can hold) a value stays unshared:
-        // its later growth is then not seen through its other references.
+        // Past 2**32 shared values (more than wasm32 can hold) a value stays unshared: its later
+        // growth is then not seen through its other references.
         if let Ok(id) = u32::try_from(self.objects.len()) {
-            if id != NO_OBJECT {
-                entry.object = id;
-                self.objects.push(Shape {
-                    depth: entry.depth,
-                    size: entry.size,
-                });
-            }
+            self.objects.push(Shape {
+                depth: entry.link,
+                size: entry.size,
+            });
+            entry.shared = true;
+            entry.link = id;
         }
     }
 
@@ -1035,13 +1044,7 @@ impl Decoder {
 
     fn push_empty(&mut self, code: i32, kind: Kind) {
         self.tape.op(code);
-        self.stack.push(Entry {
-            kind,
-            unhashable: kind.is_unhashable(),
-            object: NO_OBJECT,
-            depth: 1,
-            size: 1,
-        });
+        self.stack.push(Entry::new(kind, 1, 1));
     }
 
     /// C's `load_pop`: a mark on top of the stack is what `POP` removes.
@@ -1324,12 +1327,14 @@ fn fixed<const N: usize>(args: &[u8]) -> Option<[u8; N]> {
 }
 
 fn shape_of(objects: &[Shape], entry: &Entry) -> Shape {
-    match objects.get(entry.object as usize) {
-        Some(shape) => *shape,
-        None => Shape {
-            depth: entry.depth,
-            size: entry.size,
-        },
+    let own = Shape {
+        depth: entry.link,
+        size: entry.size,
+    };
+    if entry.shared {
+        objects.get(entry.link as usize).copied().unwrap_or(own)
+    } else {
+        own
     }
 }
 
@@ -1365,13 +1370,9 @@ fn combine(objects: &[Shape], limits: &Limits, kind: Kind, children: &[Entry]) -
         size,
     };
     check_limits(limits, shape)?;
-    Ok(Entry {
-        kind,
-        unhashable,
-        object: NO_OBJECT,
-        depth: shape.depth,
-        size: shape.size,
-    })
+    let mut entry = Entry::new(kind, shape.depth, shape.size);
+    entry.unhashable = unhashable;
+    Ok(entry)
 }
 
 /// A `GLOBAL` line: non-empty strict UTF-8.
@@ -1381,4 +1382,12 @@ fn global_part<'a>(line: &'a [u8], what: &str) -> Step<&'a str> {
     }
     core::str::from_utf8(line)
         .map_err(|_| Halt::Fail(format!("GLOBAL {} is not valid UTF-8", what)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_stack_entry_is_16_bytes() {
+        assert_eq!(core::mem::size_of::<super::Entry>(), 16);
+    }
 }
