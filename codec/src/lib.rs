@@ -115,7 +115,8 @@ pub extern "C" fn lsa_decoder_new(
 }
 
 /// Parses the window `[window_offset, window_offset + window_len)` of the input; returns the
-/// status (0 `DONE`, 1 `MORE`, 2 `ERROR`) and fills the result block.
+/// status (0 `DONE`, 1 `MORE`, 2 `ERROR`) and fills the result block. A 0 handle (what
+/// [`lsa_decoder_new`] returns for an unknown encoding) gives `ERROR` and no result block.
 ///
 /// # Safety
 /// `handle` must come from [`lsa_decoder_new`]; `window_ptr` must point at `window_len`
@@ -127,6 +128,9 @@ pub unsafe extern "C" fn lsa_decoder_step(
     window_len: usize,
     window_offset: f64,
 ) -> u32 {
+    if handle == 0 {
+        return Status::Error as u32;
+    }
     let handle = &mut *(handle as *mut Handle);
     let window: &[u8] = if window_len == 0 {
         &[]
@@ -144,6 +148,9 @@ pub unsafe extern "C" fn lsa_decoder_step(
 /// `handle` must come from [`lsa_decoder_new`].
 #[no_mangle]
 pub unsafe extern "C" fn lsa_decoder_result(handle: usize) -> usize {
+    if handle == 0 {
+        return 0;
+    }
     (*(handle as *const Handle)).result.as_ptr() as usize
 }
 
@@ -155,5 +162,57 @@ pub unsafe extern "C" fn lsa_decoder_result(handle: usize) -> usize {
 pub unsafe extern "C" fn lsa_decoder_free(handle: usize) {
     if handle != 0 {
         drop(Box::from_raw(handle as *mut Handle));
+    }
+}
+
+#[cfg(test)]
+mod abi_tests {
+    use super::*;
+
+    #[test]
+    fn the_abi_runs_a_pickle() {
+        let data = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01\x85\x94.";
+        let handle = lsa_decoder_new(data.len() as f64, 0, 100, 100, 4300, 1e6);
+        assert_ne!(handle, 0);
+        let window = lsa_alloc(data.len());
+        // SAFETY: `window` holds `data.len()` bytes; `handle` is live until freed below.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), window as *mut u8, data.len());
+            assert_eq!(lsa_decoder_step(handle, window, data.len(), 0.0), 0);
+            let block = std::slice::from_raw_parts(lsa_decoder_result(handle) as *const f64, 14);
+            let tape =
+                std::slice::from_raw_parts(block[1] as usize as *const i32, block[2] as usize);
+            assert_eq!(
+                tape,
+                [
+                    tape::PROTO,
+                    4,
+                    tape::INT32,
+                    1,
+                    tape::TUPLE,
+                    1,
+                    tape::PUT,
+                    0,
+                    tape::STOP
+                ]
+            );
+            assert_eq!(block[9], data.len() as f64);
+            assert_eq!(lsa_decoder_step(handle, window, 0, block[9]), 2);
+            let block = std::slice::from_raw_parts(lsa_decoder_result(handle) as *const f64, 14);
+            let error = block[11] as usize as *const u8;
+            let len = u32::from_le_bytes(*(error as *const [u8; 4])) as usize;
+            let message =
+                std::str::from_utf8(std::slice::from_raw_parts(error.add(4), len)).unwrap();
+            assert_eq!(message, "The decoder has already finished");
+            lsa_free(window, data.len());
+            lsa_decoder_free(handle);
+        }
+        assert_eq!(lsa_decoder_new(1.0, 4, 0, 0, 0, 0.0), 0);
+        // SAFETY: a 0 handle is refused without being dereferenced.
+        unsafe {
+            assert_eq!(lsa_decoder_step(0, 0, 0, 0.0), 2);
+            assert_eq!(lsa_decoder_result(0), 0);
+            lsa_decoder_free(0);
+        }
     }
 }
