@@ -351,7 +351,6 @@ export class Project {
     const written: { dirty: boolean }[] = [];
     const transaction = this.storage.transaction();
     try {
-      await transaction.writeFile(this.path, data);
       for (const experiment of this.experiments) {
         if (experiment.readOnly) continue;
         const testArtifacts = experiment.tests.flatMap((test) =>
@@ -369,6 +368,9 @@ export class Project {
         }
         written.push(experiment);
       }
+      // Staged last so that it is moved into place last: a process killed during the commit
+      // leaves the previous project.json, never one that lists artifacts not yet in place.
+      await transaction.writeFile(this.path, data);
       await transaction.commit();
     } catch (error) {
       await abortQuietly(transaction);

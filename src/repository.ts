@@ -550,7 +550,6 @@ export class Repository {
     const dirty = this.artifacts.filter((artifact) => artifact.dirty);
     try {
       await this.storage.atomically(async (transaction) => {
-        await transaction.writeFile(this.path, data);
         for (const artifact of dirty) {
           await writeArtifactFile(
             artifact,
@@ -558,6 +557,9 @@ export class Repository {
             this.#folderOf(artifact),
           );
         }
+        // Staged last so that it is moved into place last: a process killed during the commit
+        // leaves the previous repository.json, never one that lists files not yet in place.
+        await transaction.writeFile(this.path, data);
       });
     } catch (error) {
       if (error instanceof SaveError || error instanceof ReadOnlyError) {
