@@ -47,6 +47,11 @@ export interface ReducerScope {
   expectBuild(target: object, builder: Builder, required: boolean): void;
   /** `cls.__new__(cls, *args)` as `NEWOBJ` does it: a reducer's object or a record. */
   newObject(cls: unknown, args: Tuple): unknown;
+  /**
+   * Whether a buffer is read-only in Python: `bytes`, or a buffer that `READONLY_BUFFER`
+   * marked; not a `bytearray` or an out-of-band buffer without that mark.
+   */
+  isReadOnly(buffer: unknown): boolean;
 }
 
 /** The meaning of one global: as a callable (`REDUCE`) and/or as a class (`NEWOBJ`). */
@@ -859,7 +864,10 @@ function buildNdArray(target: object, state: unknown): boolean {
   return true;
 }
 
-function frombufferCall(args: Tuple): NdArray | undefined {
+function frombufferCall(
+  args: Tuple,
+  scope: ReducerScope,
+): NdArray | undefined {
   if (args.length !== 4) return undefined;
   const [buffer, dtype, shapeValue, order] = args;
   const shape = shapeOf(shapeValue);
@@ -868,9 +876,11 @@ function frombufferCall(args: Tuple): NdArray | undefined {
     (order !== "C" && order !== "F")
   ) return undefined;
   const data = ndarrayData(dtype, shape, bytesOf(buffer), order === "F");
-  return data === undefined
-    ? undefined
-    : new NdArray(dtype, shape, order, data);
+  if (data === undefined) return undefined;
+  const array = new NdArray(dtype, shape, order, data);
+  // numpy's `frombuffer` of `bytes` (or of a read-only buffer) makes a read-only array.
+  array.writeable = !scope.isReadOnly(buffer);
+  return array;
 }
 
 function halfToNumber(half: number): number {

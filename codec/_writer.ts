@@ -23,7 +23,7 @@ const COPY_OUT_LIMIT = 1024 * 1024;
 /** The output of one `encode()`; reset between calls. */
 export class Writer {
   /** The bytes; only `[0, pos)` is written. */
-  buf: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  buf: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_CAPACITY);
   /** A view of {@linkcode buf} for multi-byte numbers. */
   view: DataView = new DataView(this.buf.buffer);
   /** The write position. */
@@ -155,7 +155,7 @@ export class Writer {
    * Returns the output. A small output is copied so that the buffer serves the next call; a
    * large one is handed over without a copy and the next call starts a fresh buffer.
    */
-  finish(): Uint8Array {
+  finish(): Uint8Array<ArrayBuffer> {
     const pos = this.pos;
     if (pos <= COPY_OUT_LIMIT) return this.buf.slice(0, pos);
     const out = this.buf.subarray(0, pos);

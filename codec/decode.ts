@@ -502,11 +502,15 @@ class Machine implements ReducerScope {
   readonly #reducers = new Map<PyGlobal, Reducer>();
   readonly #builds = new Map<object, readonly [Builder, boolean]>();
   #buffers: Iterator<Uint8Array> | undefined;
+  /** The out-of-band buffers pushed so far, and the buffers `READONLY_BUFFER` marked. */
+  readonly #outOfBand = new WeakSet<object>();
+  readonly #readOnly = new WeakSet<object>();
   #protocol = 0;
   #from = 0;
   #result: unknown = undefined;
   #tape: Int32Array = new Int32Array(0);
   #floats: Float64Array = new Float64Array(0);
+  #floatBits: BigInt64Array = new BigInt64Array(0);
   #units: Uint16Array = new Uint16Array(0);
   #arena: Uint8Array = new Uint8Array(0);
 
@@ -530,6 +534,13 @@ class Machine implements ReducerScope {
     );
   }
 
+  isReadOnly(buffer: unknown): boolean {
+    if (!(buffer instanceof Uint8Array) || buffer instanceof ByteArray) {
+      return false;
+    }
+    return this.#readOnly.has(buffer) || !this.#outOfBand.has(buffer);
+  }
+
   newObject(cls: unknown, args: Tuple): unknown {
     return this.#call("newobj", cls, args);
   }
@@ -551,6 +562,7 @@ class Machine implements ReducerScope {
     const memory = codec.memory.buffer;
     this.#tape = new Int32Array(memory, block[1], block[2]);
     this.#floats = new Float64Array(memory, block[3], block[4]);
+    this.#floatBits = new BigInt64Array(memory, block[3], block[4]);
     this.#units = new Uint16Array(memory, block[7], block[8]);
     this.#arena = new Uint8Array(memory, block[12], block[13]);
   }
@@ -570,6 +582,7 @@ class Machine implements ReducerScope {
     let sp = this.#sp;
     let tape = this.#tape;
     let floats = this.#floats;
+    let floatBits = this.#floatBits;
     let pc = 0;
     let fp = 0;
     let tp = 0;
@@ -853,6 +866,7 @@ class Machine implements ReducerScope {
           this.#view(codec, block);
           tape = this.#tape;
           floats = this.#floats;
+          floatBits = this.#floatBits;
           break;
         }
         case 39: { // EXT
@@ -867,6 +881,7 @@ class Machine implements ReducerScope {
           this.#view(codec, block);
           tape = this.#tape;
           floats = this.#floats;
+          floatBits = this.#floatBits;
           break;
         }
         case 41: { // READONLY_BUFFER
@@ -877,11 +892,16 @@ class Machine implements ReducerScope {
               top.byteOffset,
               top.length,
             );
+          } else if (top instanceof Uint8Array) {
+            this.#readOnly.add(top);
           }
           break;
         }
         case 42: // PROTO
           this.#protocol = tape[pc++];
+          break;
+        case 43: // INT64
+          stack[sp++] = floatBits[fp++];
           break;
         default:
           throw this.#fail(
@@ -1057,6 +1077,9 @@ class Machine implements ReducerScope {
         `Not enough out-of-band buffers for the one at byte ${at}`,
         at,
       );
+    }
+    if (typeof next.value === "object" && next.value !== null) {
+      this.#outOfBand.add(next.value);
     }
     return next.value;
   }

@@ -311,7 +311,7 @@ class Machine {
     this.numpyFromBuffer = new PyGlobal(`${numpy}.numeric`, "_frombuffer");
   }
 
-  encode(value: unknown): Uint8Array {
+  encode(value: unknown): Uint8Array<ArrayBuffer> {
     const w = this.w;
     w.reset();
     this.busy = true;
@@ -2329,7 +2329,7 @@ export class Encoder {
    * @throws {PicklingError} When the value (or a value inside it) has no pickle form; the
    * error's `path` says where (`value.models[2].fit`).
    */
-  encode(value: unknown): Uint8Array {
+  encode(value: unknown): Uint8Array<ArrayBuffer> {
     if (this.#machine.busy) {
       throw new Error(
         "This Encoder is already encoding: a bufferCallback must use another Encoder",
@@ -2375,7 +2375,7 @@ const machines = new Map<string, Machine>();
 export function encode(
   value: unknown,
   options: EncodeOptions = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   if (options.bufferCallback !== undefined) {
     return new Machine(options).encode(value);
   }

@@ -53,6 +53,7 @@ pub enum Status {
 
 /// The type of a value on the stack, as far as validation needs it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 enum Kind {
     None,
     Bool,
@@ -116,19 +117,23 @@ impl Kind {
     }
 }
 
-/// One stack (or memo) value, in 16 bytes.
+/// One stack (or memo) value, in 16 bytes with no padding: `spare` fills the last byte so that
+/// a copy is two whole 8-byte moves (with a padding byte, copies were split into overlapping
+/// moves that stall store forwarding on every `GET`).
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 struct Entry {
+    /// The expanded tree size (unused for a shared value).
+    size: u64,
+    /// The nesting depth, or the index in `objects` of a shared value.
+    link: u32,
     kind: Kind,
     /// Python would refuse it as a dict key or set item (a tuple inherits it from its items).
     unhashable: bool,
     /// A mutable value shared through the memo or `DUP`: `link` is its index in `objects`,
     /// where its depth and size live so that every reference sees later growth.
     shared: bool,
-    /// The nesting depth, or the index in `objects` of a shared value.
-    link: u32,
-    /// The expanded tree size (unused for a shared value).
-    size: u64,
+    spare: u8,
 }
 
 impl Entry {
@@ -137,6 +142,7 @@ impl Entry {
             kind,
             unhashable: kind.is_unhashable(),
             shared: false,
+            spare: 0,
             link: depth,
             size,
         }
@@ -368,14 +374,12 @@ impl Decoder {
             };
             cursor.pos += 1;
             let args = window.get(cursor.pos as usize..).unwrap_or(&[]);
-            let outcome = match self.execute_complete(opcode, args) {
-                Some(len) => {
-                    cursor.pos += len as u64;
-                    Ok(false)
-                }
-                None => self.execute(opcode, &mut cursor),
-            };
-            match outcome {
+            // The fast path continues the loop directly, so that no `Step` value is built for it.
+            if let Some(len) = self.execute_complete(opcode, args) {
+                cursor.pos += len as u64;
+                continue;
+            }
+            match self.execute(opcode, &mut cursor) {
                 Ok(false) => {}
                 Ok(true) => {
                     self.finished = true;
@@ -582,8 +586,10 @@ impl Decoder {
                 } else {
                     (u64::from(u32::from_le_bytes(fixed(args)?)), 4)
                 };
-                let (slot, entry) = self.memo_lookup(key)?;
-                self.push_memo(slot, entry);
+                let slot = self.memo.get(key)?;
+                let entry = *self.memo_values.get(slot as usize)?;
+                self.stack.push(entry);
+                self.tape.op_count(tape::GET, slot as usize);
                 used
             }
             op::MEMOIZE | op::BINPUT | op::LONG_BINPUT => {
@@ -605,8 +611,8 @@ impl Decoder {
                     (u32::from_le_bytes(fixed(args)?) as usize, 4)
                 };
                 let utf8 = args.get(header..header.checked_add(len)?)?;
-                core::str::from_utf8(utf8).ok()?;
-                self.tape.str_utf8(utf8, text::utf16_len(utf8));
+                let units = text::utf8_units(utf8)?;
+                self.tape.str_utf8(utf8, units);
                 self.push_scalar(Kind::Str);
                 header + len
             }
@@ -1230,7 +1236,7 @@ impl Decoder {
             if line.len() == 2 && (value == 0 || value == 1) {
                 self.push_bool(value == 1);
             } else {
-                ints::push_i64(value, &mut self.tape);
+                self.tape.int(value);
                 self.push_scalar(Kind::Int);
             }
             return Ok(());

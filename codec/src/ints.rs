@@ -221,11 +221,7 @@ pub fn push_twos_complement(bytes: &[u8], tape: &mut Tape) {
         let fill = if negative { 0xff } else { 0 };
         let mut word = [fill; 8];
         word[..bytes.len()].copy_from_slice(bytes);
-        let value = i64::from_le_bytes(word);
-        let magnitude = value.unsigned_abs();
-        if !tape.try_small_int(negative, magnitude) {
-            push_magnitude_hex(&magnitude.to_le_bytes(), negative, tape);
-        }
+        tape.int(i64::from_le_bytes(word));
         return;
     }
     if negative {
@@ -277,14 +273,6 @@ fn push_magnitude_hex(magnitude: &[u8], negative: bool, tape: &mut Tape) {
     push_hex_op(tape, start, negative);
 }
 
-/// Pushes a 64-bit int.
-pub fn push_i64(value: i64, tape: &mut Tape) {
-    let negative = value < 0;
-    let magnitude = value.unsigned_abs();
-    if !tape.try_small_int(negative, magnitude) {
-        push_magnitude_hex(&magnitude.to_le_bytes(), negative, tape);
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -324,12 +312,13 @@ mod tests {
         assert_eq!(parse_c_long(b""), None);
     }
 
-    fn run(f: impl FnOnce(&mut Tape)) -> (Vec<i32>, Vec<f64>, String) {
+    /// The words, the float stream as bits (`INT64` slots are not numbers) and the text.
+    fn run(f: impl FnOnce(&mut Tape)) -> (Vec<i32>, Vec<u64>, String) {
         let mut tape = Tape::default();
         f(&mut tape);
         (
             tape.words,
-            tape.floats,
+            tape.floats.iter().map(|f| f.to_bits()).collect(),
             String::from_utf8(tape.text).unwrap(),
         )
     }
@@ -348,19 +337,22 @@ mod tests {
         let (words, floats, _) = run(|t| push_twos_complement(&[1, 0, 0, 0, 0, 0, 0xe0, 0xff], t));
         assert_eq!(
             (words, floats),
-            (vec![tape::INT_F64], vec![-(((1u64 << 53) - 1) as f64)])
+            (
+                vec![tape::INT_F64],
+                vec![(-(((1u64 << 53) - 1) as f64)).to_bits()]
+            )
         );
         assert_eq!(
             run(|t| push_twos_complement(&[0, 0, 0, 0, 0, 0, 0xe0, 0xff], t)),
-            (vec![tape::INT_HEX, 14, 1], vec![], "20000000000000".into())
+            (vec![tape::INT64], vec![(-(1i64 << 53)) as u64], "".into())
         );
         assert_eq!(
             run(|t| push_twos_complement(&[0, 0, 0, 0, 0, 0, 0, 0x80], t)),
-            (
-                vec![tape::INT_HEX, 16, 1],
-                vec![],
-                "8000000000000000".into()
-            )
+            (vec![tape::INT64], vec![1 << 63], "".into())
+        );
+        assert_eq!(
+            run(|t| push_twos_complement(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], t)),
+            (vec![tape::INT64], vec![i64::MAX as u64], "".into())
         );
         // -2**64: the bytes 00*8 ff, magnitude 1 followed by 16 zeros.
         let mut minus = vec![0u8; 8];
@@ -387,11 +379,17 @@ mod tests {
         let lit = parse_python_int(b"-0o777777777777777777777", true).unwrap();
         assert_eq!(
             run(|t| push_literal(&lit, t)),
-            (
-                vec![tape::INT_HEX, 16, 1],
-                vec![],
-                "7fffffffffffffff".into()
-            )
+            (vec![tape::INT64], vec![(-i64::MAX) as u64], "".into())
+        );
+        let lit = parse_python_int(b"-0x8000000000000000", true).unwrap();
+        assert_eq!(
+            run(|t| push_literal(&lit, t)),
+            (vec![tape::INT64], vec![1 << 63], "".into())
+        );
+        let lit = parse_python_int(b"0x8000000000000000", true).unwrap();
+        assert_eq!(
+            run(|t| push_literal(&lit, t)),
+            (vec![tape::INT_HEX, 16, 0], vec![], "8000000000000000".into())
         );
         let lit = parse_python_int(b"0b1", true).unwrap();
         assert_eq!(run(|t| push_literal(&lit, t)).0, [tape::INT32, 1]);
@@ -406,6 +404,5 @@ mod tests {
         );
         let lit = parse_python_int(b"-0", true).unwrap();
         assert_eq!(run(|t| push_literal(&lit, t)).0, [tape::INT32, 0]);
-        assert_eq!(run(|t| push_i64(i64::MIN, t)).2, "8000000000000000");
     }
 }

@@ -44,6 +44,7 @@ pub const EXT: i32 = 39;
 pub const NEXT_BUFFER: i32 = 40;
 pub const READONLY_BUFFER: i32 = 41;
 pub const PROTO: i32 = 42;
+pub const INT64: i32 = 43;
 
 /// Integers with a magnitude up to this travel as exact `f64` values (`INT_F64`).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -97,16 +98,48 @@ impl Tape {
         }
     }
 
-    /// An int given by its sign and magnitude, when the magnitude is small enough for `f64`.
-    /// Returns `false` (and writes nothing) when it is not.
+    /// Any `i64`.
+    #[inline]
+    pub fn int(&mut self, value: i64) {
+        if value.unsigned_abs() <= MAX_SAFE_INTEGER {
+            self.small_int(value);
+        } else {
+            self.int64(value);
+        }
+    }
+
+    /// An int given by its sign and magnitude, when it fits an `i64`: `INT32`, `INT_F64`, or
+    /// `INT64` beyond 2⁵³. Returns `false` (and writes nothing) when it does not fit.
     #[inline]
     pub fn try_small_int(&mut self, negative: bool, magnitude: u64) -> bool {
-        if magnitude > MAX_SAFE_INTEGER {
-            return false;
+        if magnitude <= MAX_SAFE_INTEGER {
+            let value = magnitude as i64;
+            self.small_int(if negative { -value } else { value });
+            return true;
         }
-        let value = magnitude as i64;
-        self.small_int(if negative { -value } else { value });
-        true
+        let value = if negative {
+            // 2⁶³ becomes `i64::MIN` and negates to itself.
+            Some(magnitude as i64)
+                .filter(|_| magnitude <= 1 << 63)
+                .map(i64::wrapping_neg)
+        } else {
+            i64::try_from(magnitude).ok()
+        };
+        match value {
+            Some(value) => {
+                self.int64(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// An int outside the safe `f64` range, as its 64 bits in the float stream: TypeScript reads
+    /// that slot through a `BigInt64Array`, never as a double, so the bits stay exact.
+    #[inline]
+    pub fn int64(&mut self, value: i64) {
+        self.words.push(INT64);
+        self.floats.push(f64::from_bits(value as u64));
     }
 
     #[inline]

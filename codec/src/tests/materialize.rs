@@ -183,6 +183,12 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                 assert!(value.abs() > i32::MAX as f64 || value < i32::MIN as f64);
                 stack.push(Value::Int(hex_i64(value as i64)));
             }
+            tape::INT64 => {
+                let value = output.floats[r.float].to_bits() as i64;
+                r.float += 1;
+                assert!(value.unsigned_abs() > tape::MAX_SAFE_INTEGER);
+                stack.push(Value::Int(hex_i64(value)));
+            }
             tape::INT_TEXT => {
                 let len = r.count();
                 let digits = ascii(&r.text(len));
