@@ -623,6 +623,7 @@ impl Decoder {
     /// Runs one opcode whose arguments start at `cursor.pos`. Returns `true` after `STOP`.
     /// Reads every argument before it changes any state, so `Incomplete` leaves the machine as
     /// it was.
+    #[inline(never)]
     fn execute(&mut self, opcode: u8, cursor: &mut Cursor) -> Step<bool> {
         match opcode {
             op::MARK => self.marks.push(self.stack.len()),
@@ -648,19 +649,11 @@ impl Decoder {
                 self.stack.push(entry);
                 self.tape.op(tape::DUP);
             }
-            op::FLOAT => {
-                let line = cursor.line()?;
-                let value = parse_float_text(line).map_err(|m| Halt::Fail(m.into()))?;
-                self.tape.float(value);
-                self.push_scalar(Kind::Float);
-            }
             op::BINFLOAT => {
                 let value = f64::from_be_bytes(cursor.array()?);
                 self.tape.float(value);
                 self.push_scalar(Kind::Float);
             }
-            op::INT => self.load_int(cursor)?,
-            op::LONG => self.load_long(cursor)?,
             op::BININT => {
                 let value = i32::from_le_bytes(cursor.array()?);
                 self.push_int32(value);
@@ -693,15 +686,6 @@ impl Decoder {
             }
             op::NEWTRUE => self.push_bool(true),
             op::NEWFALSE => self.push_bool(false),
-            op::STRING => {
-                let line = cursor.line()?;
-                let body = match line {
-                    [quote @ (b'\'' | b'"'), body @ .., last] if last == quote => body,
-                    _ => return fail("The STRING opcode argument must be quoted"),
-                };
-                let bytes = text::escape_decode(body).map_err(Halt::Fail)?;
-                self.push_python2_str(&bytes)?;
-            }
             op::BINSTRING => {
                 let len = cursor.u32_le()?;
                 self.load_python2_str(cursor, u64::from(len))?;
@@ -709,11 +693,6 @@ impl Decoder {
             op::SHORT_BINSTRING => {
                 let len = cursor.byte()?;
                 self.load_python2_str(cursor, u64::from(len))?;
-            }
-            op::UNICODE => {
-                let line = cursor.line()?;
-                text::push_raw_unicode_escape(line, &mut self.tape).map_err(Halt::Fail)?;
-                self.push_scalar(Kind::Str);
             }
             op::SHORT_BINUNICODE => {
                 let len = cursor.byte()?;
@@ -815,21 +794,6 @@ impl Decoder {
                     ));
                 }
             }
-            op::PUT => {
-                let line = cursor.line()?;
-                if line.is_empty() {
-                    return fail(TRUNCATED);
-                }
-                self.require(1)?;
-                let key = match ints::parse_python_int(line, false) {
-                    Some(literal) if literal.negative && literal.magnitude() != Some(0) => {
-                        return fail("Negative PUT argument")
-                    }
-                    Some(literal) => literal.magnitude().filter(|&key| key <= i64::MAX as u64),
-                    None => return fail("Invalid PUT argument"),
-                };
-                self.memo_put(key.ok_or_else(|| Halt::Fail("PUT argument is too large".into()))?)?;
-            }
             op::BINPUT => {
                 let key = cursor.byte()?;
                 self.require(1)?;
@@ -844,22 +808,6 @@ impl Decoder {
                 self.require(1)?;
                 self.memo_put(u64::from(self.memo.len()))?;
             }
-            op::GET => {
-                let line = cursor.line()?;
-                if line.is_empty() {
-                    return fail(TRUNCATED);
-                }
-                let literal = ints::parse_python_int(line, false)
-                    .ok_or_else(|| Halt::Fail("Invalid GET argument".into()))?;
-                match literal.magnitude() {
-                    Some(key) if !literal.negative || key == 0 => self.memo_get(key)?,
-                    _ => {
-                        let sign = if literal.negative { "-" } else { "" };
-                        let digits = String::from_utf8_lossy(&literal.digits);
-                        return fail(format!("Memo value not found at index {}{}", sign, digits));
-                    }
-                }
-            }
             op::BINGET => {
                 let key = cursor.byte()?;
                 self.memo_get(u64::from(key))?;
@@ -867,18 +815,6 @@ impl Decoder {
             op::LONG_BINGET => {
                 let key = cursor.u32_le()?;
                 self.memo_get(u64::from(key))?;
-            }
-            op::GLOBAL => {
-                let module = cursor.line()?;
-                let name = cursor.line()?;
-                let module = global_part(module, "module")?;
-                let name = global_part(name, "name")?;
-                self.tape
-                    .str_utf8(module.as_bytes(), module.encode_utf16().count());
-                self.tape
-                    .str_utf8(name.as_bytes(), name.encode_utf16().count());
-                self.tape.op(tape::GLOBAL);
-                self.push_scalar(Kind::Global);
             }
             op::STACK_GLOBAL => {
                 let name = self.pop()?;
@@ -888,24 +824,6 @@ impl Decoder {
                 }
                 self.tape.op(tape::GLOBAL);
                 self.push_scalar(Kind::Global);
-            }
-            op::INST => {
-                let module = cursor.line()?;
-                let name = cursor.line()?;
-                let start = self.pop_mark()?;
-                for (part, what) in [(module, "module"), (name, "class name")] {
-                    if part.is_empty() {
-                        return fail(TRUNCATED);
-                    }
-                    if !part.is_ascii() {
-                        return fail(format!("INST {} is not ASCII", what));
-                    }
-                }
-                let count = self.stack.len().saturating_sub(start);
-                self.collapse(start, Kind::Object)?;
-                self.tape.str_utf8(module, module.len());
-                self.tape.str_utf8(name, name.len());
-                self.tape.op_count(tape::INST, count);
             }
             op::OBJ => {
                 let start = self.pop_mark()?;
@@ -952,37 +870,6 @@ impl Decoder {
                 self.collapse(class, Kind::Object)?;
                 self.tape.op(tape::NEWOBJ_EX);
             }
-            op::PERSID => {
-                let line = cursor.line()?;
-                if !line.is_ascii() {
-                    return fail("Persistent IDs in protocol 0 must be ASCII strings");
-                }
-                self.tape.str_utf8(line, line.len());
-                self.tape.op(tape::PERSID);
-                self.tape.offset(cursor.absolute(cursor.start));
-                self.push_scalar(Kind::Str);
-                self.collapse(self.stack.len() - 1, Kind::Persistent)?;
-            }
-            op::BINPERSID => {
-                self.require(1)?;
-                self.collapse(self.stack.len() - 1, Kind::Persistent)?;
-                self.tape.op(tape::BINPERSID);
-                self.tape.offset(cursor.absolute(cursor.start));
-            }
-            op::EXT1 | op::EXT2 | op::EXT4 => {
-                let code = match opcode {
-                    op::EXT1 => i64::from(cursor.byte()?),
-                    op::EXT2 => i64::from(u16::from_le_bytes(cursor.array()?)),
-                    _ => i64::from(i32::from_le_bytes(cursor.array()?)),
-                };
-                if code <= 0 {
-                    return fail("EXT specifies code <= 0");
-                }
-                self.tape.words.push(tape::EXT);
-                self.tape.words.push(code as i32);
-                self.tape.offset(cursor.absolute(cursor.start));
-                self.push_scalar(Kind::Global);
-            }
             op::NEXT_BUFFER => {
                 self.tape.op(tape::NEXT_BUFFER);
                 self.tape.offset(cursor.absolute(cursor.start));
@@ -1022,6 +909,132 @@ impl Decoder {
                         len, remaining
                     ));
                 }
+            }
+            // Protocol 0 text opcodes, rare ones and invalid ones: compiled apart, so that the
+            // first decode (V8 compiles each function when it first runs) and this one stay small.
+            _ => return self.execute_rare(opcode, cursor),
+        }
+        Ok(false)
+    }
+
+    /// The opcodes of [`Decoder::execute`] that CPython writes only at protocol 0 or rarely, and
+    /// the bytes that are no opcode.
+    #[inline(never)]
+    fn execute_rare(&mut self, opcode: u8, cursor: &mut Cursor) -> Step<bool> {
+        match opcode {
+            op::FLOAT => {
+                let line = cursor.line()?;
+                let value = parse_float_text(line).map_err(|m| Halt::Fail(m.into()))?;
+                self.tape.float(value);
+                self.push_scalar(Kind::Float);
+            }
+            op::INT => self.load_int(cursor)?,
+            op::LONG => self.load_long(cursor)?,
+            op::STRING => {
+                let line = cursor.line()?;
+                let body = match line {
+                    [quote @ (b'\'' | b'"'), body @ .., last] if last == quote => body,
+                    _ => return fail("The STRING opcode argument must be quoted"),
+                };
+                let bytes = text::escape_decode(body).map_err(Halt::Fail)?;
+                self.push_python2_str(&bytes)?;
+            }
+            op::UNICODE => {
+                let line = cursor.line()?;
+                text::push_raw_unicode_escape(line, &mut self.tape).map_err(Halt::Fail)?;
+                self.push_scalar(Kind::Str);
+            }
+            op::PUT => {
+                let line = cursor.line()?;
+                if line.is_empty() {
+                    return fail(TRUNCATED);
+                }
+                self.require(1)?;
+                let key = match ints::parse_python_int(line, false) {
+                    Some(literal) if literal.negative && literal.magnitude() != Some(0) => {
+                        return fail("Negative PUT argument")
+                    }
+                    Some(literal) => literal.magnitude().filter(|&key| key <= i64::MAX as u64),
+                    None => return fail("Invalid PUT argument"),
+                };
+                self.memo_put(key.ok_or_else(|| Halt::Fail("PUT argument is too large".into()))?)?;
+            }
+            op::GET => {
+                let line = cursor.line()?;
+                if line.is_empty() {
+                    return fail(TRUNCATED);
+                }
+                let literal = ints::parse_python_int(line, false)
+                    .ok_or_else(|| Halt::Fail("Invalid GET argument".into()))?;
+                match literal.magnitude() {
+                    Some(key) if !literal.negative || key == 0 => self.memo_get(key)?,
+                    _ => {
+                        let sign = if literal.negative { "-" } else { "" };
+                        let digits = String::from_utf8_lossy(&literal.digits);
+                        return fail(format!("Memo value not found at index {}{}", sign, digits));
+                    }
+                }
+            }
+            op::GLOBAL => {
+                let module = cursor.line()?;
+                let name = cursor.line()?;
+                let module = global_part(module, "module")?;
+                let name = global_part(name, "name")?;
+                self.tape
+                    .str_utf8(module.as_bytes(), module.encode_utf16().count());
+                self.tape
+                    .str_utf8(name.as_bytes(), name.encode_utf16().count());
+                self.tape.op(tape::GLOBAL);
+                self.push_scalar(Kind::Global);
+            }
+            op::INST => {
+                let module = cursor.line()?;
+                let name = cursor.line()?;
+                let start = self.pop_mark()?;
+                for (part, what) in [(module, "module"), (name, "class name")] {
+                    if part.is_empty() {
+                        return fail(TRUNCATED);
+                    }
+                    if !part.is_ascii() {
+                        return fail(format!("INST {} is not ASCII", what));
+                    }
+                }
+                let count = self.stack.len().saturating_sub(start);
+                self.collapse(start, Kind::Object)?;
+                self.tape.str_utf8(module, module.len());
+                self.tape.str_utf8(name, name.len());
+                self.tape.op_count(tape::INST, count);
+            }
+            op::PERSID => {
+                let line = cursor.line()?;
+                if !line.is_ascii() {
+                    return fail("Persistent IDs in protocol 0 must be ASCII strings");
+                }
+                self.tape.str_utf8(line, line.len());
+                self.tape.op(tape::PERSID);
+                self.tape.offset(cursor.absolute(cursor.start));
+                self.push_scalar(Kind::Str);
+                self.collapse(self.stack.len() - 1, Kind::Persistent)?;
+            }
+            op::BINPERSID => {
+                self.require(1)?;
+                self.collapse(self.stack.len() - 1, Kind::Persistent)?;
+                self.tape.op(tape::BINPERSID);
+                self.tape.offset(cursor.absolute(cursor.start));
+            }
+            op::EXT1 | op::EXT2 | op::EXT4 => {
+                let code = match opcode {
+                    op::EXT1 => i64::from(cursor.byte()?),
+                    op::EXT2 => i64::from(u16::from_le_bytes(cursor.array()?)),
+                    _ => i64::from(i32::from_le_bytes(cursor.array()?)),
+                };
+                if code <= 0 {
+                    return fail("EXT specifies code <= 0");
+                }
+                self.tape.words.push(tape::EXT);
+                self.tape.words.push(code as i32);
+                self.tape.offset(cursor.absolute(cursor.start));
+                self.push_scalar(Kind::Global);
             }
             _ => {
                 let shown = if (0x20..=0x7e).contains(&opcode) && opcode != b'\'' && opcode != b'\\'
