@@ -2,11 +2,13 @@
 
 /// Parses a `FLOAT` line like CPython's `PyOS_string_to_double` with an overflow error:
 /// `[+-]` then digits with an optional fraction and exponent, or `inf`, `infinity`, `nan`
-/// (any case). No whitespace, no underscores.
+/// (any case). No whitespace, no underscores. The text ends at its first NUL, as the C string
+/// CPython parses (`F1.5\0junk` is 1.5).
 ///
 /// # Errors
 /// When the text is no float literal, or its finite value overflows a double.
 pub fn parse_float_text(text: &[u8]) -> Result<f64, &'static str> {
+    let text = crate::ints::c_string(text);
     let (negative, body) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -87,6 +89,8 @@ mod tests {
         assert_eq!(parse_float_text(b"5."), Ok(5.0));
         assert_eq!(parse_float_text(b"1e-500"), Ok(0.0));
         assert_eq!(parse_float_text(b"0.1"), Ok(0.1));
+        assert_eq!(parse_float_text(b"1.5\0zz"), Ok(1.5));
+        assert!(parse_float_text(b"\01.5").is_err());
         assert!(parse_float_text(b"1e500").is_err());
         for bad in [
             &b""[..],

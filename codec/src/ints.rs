@@ -44,8 +44,10 @@ fn digit_value(byte: u8) -> u32 {
 
 /// Parses `text` like Python's `int(text, 0)` (`base0`: `0x`/`0o`/`0b` prefixes, no leading
 /// zeros on decimals) or `int(text, 10)`: surrounding whitespace, a sign, and single underscores
-/// between digits are allowed.
+/// between digits are allowed. The text ends at its first NUL, as for CPython's
+/// `PyLong_FromString` on a line (`LONG`, `GET`, `PUT`, and `INT` past `strtol`).
 pub fn parse_python_int(text: &[u8], base0: bool) -> Option<IntLiteral> {
+    let text = c_string(text);
     let start = text.iter().position(|&b| !is_space(b))?;
     let end = text.iter().rposition(|&b| !is_space(b))? + 1;
     let mut rest = text.get(start..end)?;
@@ -103,9 +105,25 @@ pub fn parse_python_int(text: &[u8], base0: bool) -> Option<IntLiteral> {
     })
 }
 
+/// The text that CPython's C unpickler parses out of a text-opcode line: it hands the line to C
+/// functions (`strtol`, `PyLong_FromString`, `PyOS_string_to_double`) as a C string, so the
+/// text ends at the first NUL byte (`I12\0junk` is 12).
+pub fn c_string(line: &[u8]) -> &[u8] {
+    match line.iter().position(|&b| b == 0) {
+        Some(end) => &line[..end],
+        None => line,
+    }
+}
+
 /// C's `strtol(line, &end, 0)` as CPython's `INT` opcode tries it first: leading whitespace, a
-/// sign, `0x` hex, a leading `0` for octal; the whole line must be consumed and fit in 64 bits.
+/// sign, `0x` hex, a leading `0` for octal; the whole line up to its first NUL must be consumed
+/// and fit in 64 bits. A line that starts with NUL is 0 (`strtol("")` converts nothing and ends
+/// on the NUL, which CPython accepts).
 pub fn parse_c_long(line: &[u8]) -> Option<i64> {
+    if line.first() == Some(&0) {
+        return Some(0);
+    }
+    let line = c_string(line);
     let start = line.iter().position(|&b| !is_space(b))?;
     let mut rest = line.get(start..)?;
     let negative = rest.first() == Some(&b'-');
@@ -310,6 +328,12 @@ mod tests {
         assert_eq!(parse_c_long(b"08"), None);
         assert_eq!(parse_c_long(b"0x"), None);
         assert_eq!(parse_c_long(b""), None);
+        // C strings end at NUL: CPython loads `I12\0junk\n` as 12 and `I\0\n` as 0.
+        assert_eq!(parse_c_long(b"12\0junk"), Some(12));
+        assert_eq!(parse_c_long(b"\0"), Some(0));
+        assert_eq!(parse_c_long(b"-\0"), None);
+        assert!(parse_python_int(b"12\0zz", true).is_some());
+        assert!(parse_python_int(b"\012", true).is_none());
     }
 
     /// The words, the float stream as bits (`INT64` slots are not numbers) and the text.
