@@ -45,6 +45,7 @@ import { Repository } from ${
 };
 const [kind, path, roundsText] = Deno.args;
 const rounds = roundsText === undefined ? Infinity : Number(roundsText);
+console.log("ready");
 ${expectedTable.toString()}
 ${expectedModel.toString()}
 for (let round = 0; round < rounds; round++) {
@@ -183,9 +184,9 @@ async function checkState(
 
 interface KillReport {
   kind: Kind;
+  before: number;
   acknowledged: number;
   found: number;
-  leftovers: number;
   orphans: number;
   snapshot: string;
 }
@@ -197,28 +198,42 @@ async function killOnce(
   snapshot: string,
   delayMs: number,
 ): Promise<KillReport> {
+  const before = (await checkState(kind, folder)).count;
   const child = (await writerCommand(kind, `${folder}/${INDEX[kind]}`)).spawn();
-  const output = new Response(child.stdout).text();
   const errors = new Response(child.stderr).text();
+  // The delay starts once the writer has loaded its modules, so that the kill lands in saves.
+  let output = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (!output.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    output += value;
+  }
   await new Promise((resolve) => setTimeout(resolve, delayMs));
   child.kill("SIGKILL");
   const status = await child.status;
-  const lines = (await output).trim().split("\n").filter((line) => line);
+  for (
+    let chunk = await reader.read();
+    !chunk.done;
+    chunk = await reader.read()
+  ) {
+    output += chunk.value;
+  }
+  const lines = output.split("\n").filter((line) => /^\d+$/.test(line));
   const stderr = await errors;
   assert.equal(
     status.signal,
     "SIGKILL",
     `the writer ended by itself: ${stderr}`,
   );
-  const acknowledged = lines.length === 0 ? 0 : Number(lines.at(-1));
+  const acknowledged = lines.length === 0 ? before : Number(lines.at(-1));
   const { count: found, orphans } = await checkState(kind, folder);
   assert.ok(
-    found >= acknowledged,
+    found >= acknowledged && found <= acknowledged + 1,
     `${kind}: ${found} saved, but the writer had reported ${acknowledged}`,
   );
-  const leftovers = (await listFiles(folder)).filter(isLeftover).length;
   await new Deno.Command("cp", { args: ["-a", folder, snapshot] }).output();
-  return { kind, acknowledged, found, leftovers, orphans, snapshot };
+  return { kind, before, acknowledged, found, orphans, snapshot };
 }
 
 Deno.test({
@@ -244,11 +259,24 @@ Deno.test({
         )).output();
         assert.equal(done.code, 0, new TextDecoder().decode(done.stderr));
       }
-      // Probe how long a writer takes to start and save once, so that the kill delays spread
-      // over its saves on this machine, whatever its speed.
+      // Probe how long three saves take on this machine, so that the kill delays spread over
+      // the first saves whatever its speed.
+      const probe = (await writerCommand(
+        "project",
+        `${base}/probe/project.json`,
+        3,
+      )).spawn();
+      const probeReader = probe.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let probeOutput = "";
+      while (!probeOutput.includes("ready\n")) {
+        const { value, done } = await probeReader.read();
+        if (done) break;
+        probeOutput += value;
+      }
       const started = performance.now();
-      await (await writerCommand("project", `${base}/probe/project.json`, 3))
-        .output();
+      while (!(await probeReader.read()).done);
+      await probe.status;
       const runMs = performance.now() - started;
       let seed = 0x2545f491;
       const random = () => {
@@ -265,8 +293,7 @@ Deno.test({
           for (let kill = 0; kill < perLane * 2; kill++) {
             const lane = lanes[worker * 2 + (kill % 2)];
             const snapshot = `${base}/snap-${worker}-${kill}`;
-            // Half the kills land during start-up or the first save, half in later saves.
-            const delayMs = random() * runMs * 1.5;
+            const delayMs = random() * runMs * 4;
             reports.push(
               await killOnce(lane.kind, lane.folder, snapshot, delayMs),
             );
@@ -320,24 +347,28 @@ Deno.test({
           before + 1,
         );
       }
-      const inFlight = reports.filter((report) =>
+      const inFirst = reports.filter((report) =>
+        report.found === report.before
+      ).length;
+      const unreported = reports.filter((report) =>
         report.found > report.acknowledged
       ).length;
-      const withLeftovers = reports.filter((report) => report.leftovers > 0);
       const withOrphans = reports.filter((report) => report.orphans > 0).length;
-      const saves = lanes.length + reports.reduce(
-        (total, report) => Math.max(total, report.found),
-        0,
-      );
+      let leftovers = 0;
+      let saved = 0;
+      for (const lane of lanes) {
+        leftovers += (await listFiles(lane.folder)).filter(isLeftover).length;
+        saved += (await checkState(lane.kind, lane.folder)).count;
+      }
       console.log(
-        `${reports.length} kills (parallelism ${PARALLEL}, writer run ${
-          runMs.toFixed(0)
-        } ms): every folder opened as a whole state here and in Python lazyscribe; ` +
-          `${inFlight} kills fell after a save finished and before it was reported; ` +
-          `${withLeftovers.length} left hidden .tmp/.bak files (${
-            withLeftovers.reduce((total, report) => total + report.leftovers, 0)
-          } in all), ignored by later saves; ` +
-          `${withOrphans} held whole artifact files that no index lists yet; up to ${saves} saves per folder`,
+        `${reports.length} kills (parallelism ${PARALLEL}, delays 0-${
+          (runMs * 4).toFixed(0)
+        } ms after start-up, 4 times the time of 3 saves), ${saved} saves completed in ${lanes.length} ` +
+          `folders: every folder opened as a whole state here and in Python lazyscribe; ` +
+          `${inFirst} kills fell before the writer's first save completed, ${unreported} after ` +
+          `a save completed and before it was reported; ${withOrphans} kills left whole ` +
+          `artifact files that no index lists (a save killed before its index moved); ` +
+          `${leftovers} hidden .tmp/.bak files left in the end, ignored by later saves`,
       );
     } finally {
       await Deno.remove(base, { recursive: true });
