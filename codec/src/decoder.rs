@@ -511,7 +511,7 @@ impl Decoder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_scalar(&mut self, kind: Kind) {
         self.stack.push(Entry::scalar(kind));
     }
@@ -533,7 +533,7 @@ impl Decoder {
     /// `args` (the window after the opcode) and they cannot fail: returns how many argument bytes
     /// were used, or `None` to let [`Decoder::execute`] handle the opcode (incomplete arguments,
     /// errors to report, rare cases).
-    #[inline]
+    #[inline(always)]
     fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
         Some(match opcode {
             op::BININT1 => {
@@ -1049,7 +1049,7 @@ impl Decoder {
         Ok(false)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_int32(&mut self, value: i32) {
         self.tape.words.push(tape::INT32);
         self.tape.words.push(value);
@@ -1174,14 +1174,14 @@ impl Decoder {
     }
 
     /// Whether `key` would be a memo entry past `max_memo`.
-    #[inline]
+    #[inline(always)]
     fn memo_full(&self, key: u64) -> bool {
         self.limits.max_memo != 0
             && self.memo.len() >= self.limits.max_memo
             && self.memo.get(key).is_none()
     }
 
-    #[inline]
+    #[inline(always)]
     fn memo_store(&mut self, key: u64) {
         let index = self.stack.len().saturating_sub(1);
         self.share(index);

@@ -68,12 +68,12 @@ impl Tape {
         self.bytes.clear();
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn op(&mut self, code: i32) {
         self.words.push(code);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn op_count(&mut self, code: i32, count: usize) {
         self.words.push(code);
         self.words.push(count as u32 as i32);
@@ -149,7 +149,7 @@ impl Tape {
     }
 
     /// A string already validated as UTF-8 without surrogates, of `units` UTF-16 code units.
-    #[inline]
+    #[inline(always)]
     pub fn str_utf8(&mut self, utf8: &[u8], units: usize) {
         self.text.extend_from_slice(utf8);
         self.op_count(STR, units);

@@ -17,7 +17,7 @@ pub fn utf16_len(utf8: &[u8]) -> usize {
 /// The number of UTF-16 code units of `utf8` when it is valid UTF-8 without surrogates, else
 /// `None`. ASCII, the common case, is checked eight bytes at a time: wasm has no SIMD here, and
 /// a byte loop cost more than everything else a short string needs.
-#[inline]
+#[inline(always)]
 pub fn utf8_units(utf8: &[u8]) -> Option<usize> {
     let mut chunks = utf8.chunks_exact(8);
     let mut ascii = 0usize;
