@@ -364,6 +364,13 @@ function failure(
 
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/**
+ * Lists are copies of this empty array, never `[]` literals: V8 makes every array of a literal
+ * with the element kind that earlier arrays of that literal reached, so once one list held an
+ * object every later list would box each of its floats. Never modified.
+ */
+const NO_ITEMS: readonly unknown[] = [];
+
 function decodeWith(settings: Settings, data: Uint8Array): unknown {
   if (!(data instanceof Uint8Array)) {
     throw new TypeError("decode() takes the pickle as a Uint8Array");
@@ -698,7 +705,7 @@ class Machine implements ReducerScope {
           stack[sp++] = this.#arena.slice(bp, bp += tape[pc++]);
           break;
         case 14: // EMPTY_LIST
-          stack[sp++] = [];
+          stack[sp++] = NO_ITEMS.slice();
           break;
         case 15: // EMPTY_DICT
           stack[sp++] = new Map();
@@ -754,7 +761,22 @@ class Machine implements ReducerScope {
             // A list's first batch gets exactly its room (push would leave 16 slots of slack).
             const start = target.length;
             target.length = start + sp - base;
-            for (let i = base; i < sp; i++) target[start + i - base] = stack[i];
+            let numbers = true;
+            for (let i = base; i < sp && numbers; i++) {
+              numbers = typeof stack[i] === "number";
+            }
+            // Numbers get a store of their own: V8's store caches remember that this one made
+            // lists of strings generic and would box every float of a list of floats (whose
+            // batches split by a step's end come this way) as well.
+            if (numbers) {
+              for (let i = base; i < sp; i++) {
+                target[start + i - base] = stack[i] as number;
+              }
+            } else {
+              for (let i = base; i < sp; i++) {
+                target[start + i - base] = stack[i];
+              }
+            }
           } else {
             this.#extend(target, base, sp, "APPENDS");
           }
