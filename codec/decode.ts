@@ -678,9 +678,16 @@ class Machine implements ReducerScope {
           stack[sp++] = floats[fp++];
           break;
         }
-        case 9: // STR
-          stack[sp++] = text.slice(tp, tp += tape[pc++]);
+        case 9: { // STR
+          const value = text.slice(tp, tp += tape[pc++]);
+          stack[sp++] = value;
+          // Pickles memoize every string: its `PUT` is done here, without another dispatch.
+          if (tape[pc] === 28) {
+            memo[tape[pc + 1]] = value;
+            pc += 2;
+          }
           break;
+        }
         case 10: { // STR16
           const count = tape[pc++];
           stack[sp++] = unitsText(this.#units, up, count);

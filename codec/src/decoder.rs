@@ -610,11 +610,21 @@ impl Decoder {
                 } else {
                     (u32::from_le_bytes(fixed(args)?) as usize, 4)
                 };
-                let utf8 = args.get(header..header.checked_add(len)?)?;
+                let end = header.checked_add(len)?;
+                let utf8 = args.get(header..end)?;
                 let units = text::utf8_units(utf8)?;
                 self.tape.str_utf8(utf8, units);
                 self.push_scalar(Kind::Str);
-                header + len
+                // CPython memoizes every string: its `MEMOIZE` is done here, without another
+                // turn of the loop (the string is on the stack, above any mark).
+                if args.get(end) == Some(&op::MEMOIZE) {
+                    let key = u64::from(self.memo.len());
+                    if !self.memo_full(key) {
+                        self.memo_store(key);
+                        return Some(end + 1);
+                    }
+                }
+                end
             }
             _ => return None,
         })
