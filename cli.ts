@@ -78,7 +78,7 @@ which version is the latest). Which one it is comes from the file's content.
 
 Prints an artifact's value, JSON and pickles alike.
 
-  <experiment>           the experiment's slug or short slug (the newest with that short slug)
+  <experiment>           the experiment's slug, short slug or name (the newest that matches)
   --test <name>          the artifact of this test of the experiment
   --version <v>          repository only: an integer version, or a creation time
                          YYYY-MM-DDTHH:MM:SS (default: the latest version not expired)
@@ -456,7 +456,8 @@ async function cat(parsed: ParsedArgs, output: CliOutput): Promise<void> {
     }
     const [, slug, name] = positional;
     const project = await openProject(location);
-    const experiment = project.get(slug);
+    const experiment = project.get(slug) ??
+      project.experiments.findLast((item) => item.name === slug);
     if (experiment === undefined) {
       throw new LazyscribeError(
         `No experiment ${

@@ -200,6 +200,9 @@ Deno.test("cat --tree, and repository versions by number and by time", async () 
   assert.match(model.out, /'left': list \(3 items\) &1\n/);
   assert.match(model.out, /'right': \*1 \(shown above\)/);
   assert.match(model.out, /'epochs': 1180591620717411303424/);
+  const byName = await run("cat", projectFile, "Baseline model", "model");
+  assert.equal(byName.status, 0, byName.err);
+  assert.equal(byName.out, model.out);
   const scores = await run(
     "cat",
     projectFile,
