@@ -536,22 +536,17 @@ impl Decoder {
     #[inline(always)]
     fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
         Some(match opcode {
-            op::BININT1 => {
-                self.push_int32(i32::from(*args.first()?));
-                1
-            }
-            op::BININT2 => {
-                self.push_int32(i32::from(u16::from_le_bytes(fixed(args)?)));
-                2
-            }
-            op::BININT => {
-                self.push_int32(i32::from_le_bytes(fixed(args)?));
-                4
-            }
-            op::BINFLOAT => {
-                self.tape.float(f64::from_be_bytes(fixed(args)?));
-                self.push_scalar(Kind::Float);
-                8
+            op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT => {
+                // A list's items come in runs (up to 1000 between `MARK` and `APPENDS`): the
+                // run is read here, without the main loop's bookkeeping for each one.
+                let mut used = self.binary_number(opcode, args)?;
+                while let Some(&next) = args.get(used) {
+                    match self.binary_number(next, args.get(used + 1..).unwrap_or(&[])) {
+                        Some(len) => used += 1 + len,
+                        None => break,
+                    }
+                }
+                used
             }
             op::LONG1 => {
                 let len = usize::from(*args.first()?);
@@ -625,6 +620,33 @@ impl Decoder {
                     }
                 }
                 end
+            }
+            _ => return None,
+        })
+    }
+
+    /// `BININT1`, `BININT2`, `BININT` or `BINFLOAT` with its arguments complete in `args`:
+    /// returns how many argument bytes it used, or `None` (having done nothing) for any other
+    /// opcode or incomplete arguments.
+    #[inline(always)]
+    fn binary_number(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
+        Some(match opcode {
+            op::BININT1 => {
+                self.push_int32(i32::from(*args.first()?));
+                1
+            }
+            op::BININT2 => {
+                self.push_int32(i32::from(u16::from_le_bytes(fixed(args)?)));
+                2
+            }
+            op::BININT => {
+                self.push_int32(i32::from_le_bytes(fixed(args)?));
+                4
+            }
+            op::BINFLOAT => {
+                self.tape.float(f64::from_be_bytes(fixed(args)?));
+                self.push_scalar(Kind::Float);
+                8
             }
             _ => return None,
         })
