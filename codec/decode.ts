@@ -835,9 +835,30 @@ class Machine implements ReducerScope {
         case 28: // PUT
           memo[tape[pc++]] = stack[sp - 1];
           break;
-        case 29: // GET
+        case 29: { // GET
+          // A list's batch of memo references (`GET s`… `APPENDS n`) goes straight into it.
+          if (pc >= plainFrom && tape[pc + 1] === 29) {
+            let run = pc + 1;
+            while (run < end && tape[run] === 29) run += 2;
+            const count = (run - pc + 1) >> 1;
+            const target = stack[sp - 1];
+            if (
+              tape[run] === 22 && tape[run + 1] === count &&
+              Array.isArray(target) && target.constructor === Array
+            ) {
+              let into = target.length;
+              target.length = into + count;
+              for (let at = pc; at < run; at += 2) {
+                target[into++] = memo[tape[at]];
+              }
+              pc = run + 2;
+              break;
+            }
+            plainFrom = run;
+          }
           stack[sp++] = memo[tape[pc++]];
           break;
+        }
         case 30: // GLOBAL
           sp--;
           stack[sp - 1] = this.#global(stack[sp - 1], stack[sp]);
