@@ -693,11 +693,8 @@ class Machine {
   }
 
   writeBigInt(value: bigint): void {
-    // One conversion instead of two bigint comparisons: `Number()` is exact far beyond the
-    // 32-bit range, so the range test on the number decides exactly.
-    const small = Number(value);
-    if (small >= -0x80000000 && small <= 0x7fffffff) {
-      this.writeInt(small);
+    if (value >= -0x80000000n && value <= 0x7fffffffn) {
+      this.writeInt(Number(value));
       return;
     }
     const w = this.w;
