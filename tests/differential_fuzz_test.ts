@@ -35,7 +35,8 @@ type Verdict =
     verdict: "error" | "refused";
     error: string;
     message: string;
-  };
+  }
+  | { pickle: string; verdict: "crashed"; signal: number | string };
 
 /**
  * A reducer's refusal of arguments (raised while the tape is materialized, so it names no
@@ -97,7 +98,13 @@ async function verdicts(
 /** Our verdict and value on each case against CPython's. */
 function compare(cases: Verdict[]) {
   const problems: string[] = [];
-  const counts = { accepted: 0, rejected: 0, compared: 0, refused: 0 };
+  const counts = {
+    accepted: 0,
+    rejected: 0,
+    compared: 0,
+    refused: 0,
+    crashed: 0,
+  };
   const stricter: string[] = [];
   for (const oracle of cases) {
     const data = fromBase64(oracle.pickle);
@@ -105,7 +112,11 @@ function compare(cases: Verdict[]) {
     try {
       value = decode(data, OPTIONS);
     } catch (error) {
-      if (oracle.verdict === "refused" && error instanceof UnpicklingError) {
+      if (oracle.verdict === "crashed" && error instanceof UnpicklingError) {
+        counts.crashed++;
+      } else if (
+        oracle.verdict === "refused" && error instanceof UnpicklingError
+      ) {
         counts.refused++;
       } else if (
         oracle.verdict === "ok" && oracle.known &&
@@ -123,6 +134,7 @@ function compare(cases: Verdict[]) {
     }
     if (oracle.verdict !== "ok") {
       if (oracle.verdict === "refused") counts.refused++;
+      else if (oracle.verdict === "crashed") counts.crashed++;
       else {
         problems.push(
           `${oracle.pickle}: CPython raises ${oracle.error} (${oracle.message}), we decoded it`,
@@ -151,7 +163,8 @@ Deno.test("differential fuzz: mutated pickles are accepted exactly when CPython 
       `call a known type or hold a literal only the C unpickler reads: verdict compared), ` +
       `${counts.refused} well-formed but refused by a real known type (either verdict ` +
       `allowed), ${stricter.length} refused by our reducers although the real type accepts ` +
-      `them (allowed, see codec/README.md, Hardening); ${problems.length} disagreements`,
+      `them (allowed, see codec/README.md, Hardening), ${counts.crashed} that crash CPython ` +
+      `with numpy (we end in a value or UnpicklingError); ${problems.length} disagreements`,
   );
   for (const example of stricter.slice(0, 3)) {
     console.log(`  stricter: ${example}`);

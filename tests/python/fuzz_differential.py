@@ -17,21 +17,34 @@ When the pickle is well-formed but a type the decoder knows (datetime, Decimal, 
 its arguments in CPython (``KnownTypesUnpickler``), the verdict is ``"refused"``: then the
 decoder may refuse too or keep an inert record, as only running the type could decide.
 
-``known`` says whether the pickle calls one of those types at all.
+``known`` says whether the pickle calls one of those types at all. Where CPython itself crashes
+(numpy trusts the states it is given), the verdict is ``"crashed"``.
 
 Mutants whose verdict depends on something other than the bytes are left out: an extension
 code (no registry is given), and a memo index CPython cannot allocate (``MemoryError``).
 """
 
-import _compat_pickle
-import base64
-import io
-import json
-import pickle
-import random
-import sys
+import os
+import resource
 
-import symbolic
+# Before numpy loads: one BLAS thread, and at most 4 GiB of address space for the whole oracle.
+# A mutated shape makes numpy allocate what the pickle claims; with the cap that is a
+# MemoryError (a verdict) instead of a machine out of memory.
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+import _compat_pickle  # noqa: E402
+import base64  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import pickle  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+import symbolic  # noqa: E402
+
+warnings.simplefilter("ignore")
 
 # Opcodes that change a pickle's structure, to insert.
 STRUCTURE = b"(.)]}Nabcdeghjlpqrstu0120\x85\x81\x94\x95"
@@ -172,12 +185,38 @@ def verdict(data):
     return {"verdict": "ok", "value": expected.get("ok"), "known": known}
 
 
+def isolated(function, data):
+    """``function(data)`` in a forked child when the pickle names numpy: numpy's
+    ``__setstate__`` methods trust their arguments, and a mutated state can corrupt memory and
+    crash the interpreter later. A child that dies is reported as ``{"verdict": "crashed"}``."""
+    if b"numpy" not in data:
+        return function(data)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            out = json.dumps(function(data)).encode()
+        except BaseException as error:  # noqa: BLE001 - report, never unwind into the parent
+            out = json.dumps({"verdict": "crashed", "signal": repr(error)}).encode()
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(out)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        text = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or not text:
+        return {"verdict": "crashed", "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0}
+    return json.loads(text)
+
+
 def main():
     if sys.argv[1] == "--given":
         # The verdicts on the given pickles themselves (the regressions), not on mutants.
         out = []
         for text in json.load(sys.stdin):
-            result = verdict(base64.b64decode(text)) or {"verdict": "skipped"}
+            result = isolated(verdict, base64.b64decode(text)) or {"verdict": "skipped"}
             result["pickle"] = text
             out.append(result)
         json.dump(out, sys.stdout)
@@ -188,7 +227,7 @@ def main():
     out = []
     while len(out) < count:
         data = mutate(rng, seeds)
-        result = verdict(data)
+        result = isolated(verdict, data)
         if result is not None:
             result["pickle"] = base64.b64encode(data).decode()
             out.append(result)
