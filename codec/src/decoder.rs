@@ -536,12 +536,12 @@ impl Decoder {
     #[inline(always)]
     fn execute_complete(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
         Some(match opcode {
-            op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT => {
+            op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT | op::BINGET | op::LONG_BINGET => {
                 // A list's items come in runs (up to 1000 between `MARK` and `APPENDS`): the
                 // run is read here, without the main loop's bookkeeping for each one.
-                let mut used = self.binary_number(opcode, args)?;
+                let mut used = self.list_item(opcode, args)?;
                 while let Some(&next) = args.get(used) {
-                    match self.binary_number(next, args.get(used + 1..).unwrap_or(&[])) {
+                    match self.list_item(next, args.get(used + 1..).unwrap_or(&[])) {
                         Some(len) => used += 1 + len,
                         None => break,
                     }
@@ -574,18 +574,6 @@ impl Decoder {
             op::EMPTY_DICT => {
                 self.push_empty(tape::EMPTY_DICT, Kind::Dict);
                 0
-            }
-            op::BINGET | op::LONG_BINGET => {
-                let (key, used) = if opcode == op::BINGET {
-                    (u64::from(*args.first()?), 1)
-                } else {
-                    (u64::from(u32::from_le_bytes(fixed(args)?)), 4)
-                };
-                let slot = self.memo.get(key)?;
-                let entry = *self.memo_values.get(slot as usize)?;
-                self.stack.push(entry);
-                self.tape.op_count(tape::GET, slot as usize);
-                used
             }
             op::MEMOIZE | op::BINPUT | op::LONG_BINPUT => {
                 let (key, used) = match opcode {
@@ -625,12 +613,24 @@ impl Decoder {
         })
     }
 
-    /// `BININT1`, `BININT2`, `BININT` or `BINFLOAT` with its arguments complete in `args`:
-    /// returns how many argument bytes it used, or `None` (having done nothing) for any other
-    /// opcode or incomplete arguments.
+    /// `BININT1`, `BININT2`, `BININT`, `BINFLOAT`, or a `BINGET`/`LONG_BINGET` of a known key,
+    /// with its arguments complete in `args`: returns how many argument bytes it used, or
+    /// `None` (having done nothing) for any other opcode, incomplete arguments or a missing key.
     #[inline(always)]
-    fn binary_number(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
+    fn list_item(&mut self, opcode: u8, args: &[u8]) -> Option<usize> {
         Some(match opcode {
+            op::BINGET | op::LONG_BINGET => {
+                let (key, used) = if opcode == op::BINGET {
+                    (u64::from(*args.first()?), 1)
+                } else {
+                    (u64::from(u32::from_le_bytes(fixed(args)?)), 4)
+                };
+                let slot = self.memo.get(key)?;
+                let entry = *self.memo_values.get(slot as usize)?;
+                self.stack.push(entry);
+                self.tape.op_count(tape::GET, slot as usize);
+                used
+            }
             op::BININT1 => {
                 self.push_int32(i32::from(*args.first()?));
                 1
