@@ -30,7 +30,28 @@ impl MemoMap {
         if dense != 0 {
             return Some(dense - 1);
         }
+        if self.sparse.is_empty() {
+            return None;
+        }
+        self.get_sparse(key)
+    }
+
+    // The B-tree and the dense array's growth are kept out of line: the machine's fast path
+    // inlines `get` and `insert_new`, and V8 compiles that function before the first decode.
+    #[inline(never)]
+    fn get_sparse(&self, key: u64) -> Option<u32> {
         self.sparse.get(&key).copied()
+    }
+
+    #[inline(never)]
+    fn grow_dense(&mut self, index: usize) {
+        let grown = self.dense.len().saturating_mul(2).max(index + 1);
+        self.dense.resize(grown, 0);
+    }
+
+    #[inline(never)]
+    fn insert_sparse(&mut self, key: u64, slot: u32) {
+        self.sparse.insert(key, slot);
     }
 
     /// Adds a key that [`MemoMap::get`] does not know; its slot is the number of keys before it.
@@ -43,16 +64,13 @@ impl MemoMap {
         match usize::try_from(key) {
             Ok(index) if key < bound => {
                 if index >= self.dense.len() {
-                    let grown = self.dense.len().saturating_mul(2).max(index + 1);
-                    self.dense.resize(grown, 0);
+                    self.grow_dense(index);
                 }
                 if let Some(cell) = self.dense.get_mut(index) {
                     *cell = slot + 1;
                 }
             }
-            _ => {
-                self.sparse.insert(key, slot);
-            }
+            _ => self.insert_sparse(key, slot),
         }
         slot
     }
