@@ -14,6 +14,7 @@
 
 import { LazyscribeError } from "./errors.ts";
 import { formatTimestamp, parseTimestamp } from "./metadata.ts";
+import { openStorage, splitLocation } from "./open_storage.ts";
 import { dumps, loads } from "./python_json.ts";
 import { FileNotFoundError, type Storage } from "./storage.ts";
 
@@ -99,6 +100,43 @@ export async function readListFile(
     );
   }
   return { friendly, exact };
+}
+
+/** Where a `project.json` or `repository.json` is opened from, as its options give it. */
+export interface ListFileStorageOptions {
+  /** The storage to use instead of the one the location's protocol names. */
+  storage?: Storage;
+  /** Options for the storage of the location's protocol. */
+  storageOptions?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Checks the mode a `project.json` or `repository.json` is opened in, and finds its storage:
+ * the given one (the location's path taken within it) or the one its protocol names.
+ *
+ * @param location The path or URL of the file.
+ * @param options The storage options of `open()`.
+ * @param mode The mode asked for.
+ * @param modes The modes there are.
+ * @param what `"project"` or `"repository"`, for messages.
+ * @returns The storage and the file's path in it.
+ * @throws {RangeError} For an unknown mode or protocol.
+ */
+export function locateListFile<Mode extends string>(
+  location: string,
+  options: Readonly<ListFileStorageOptions>,
+  mode: Mode,
+  modes: readonly Mode[],
+  what: string,
+): { storage: Storage; path: string } {
+  if (!modes.includes(mode)) {
+    throw new RangeError(
+      `Invalid ${what} mode "${mode}"; use one of ${modes.join(", ")}`,
+    );
+  }
+  return options.storage === undefined
+    ? openStorage(location, options.storageOptions)
+    : { storage: options.storage, path: splitLocation(location).path };
 }
 
 /**

@@ -9,12 +9,12 @@
 import { writeArtifactFile } from "./artifact_file.ts";
 import { ReadOnlyError, SaveError } from "./errors.ts";
 import { Experiment } from "./experiment.ts";
-import { openStorage, splitLocation } from "./open_storage.ts";
-import type { Storage, StorageTransaction } from "./storage.ts";
+import type { Storage } from "./storage.ts";
 import {
   currentUser,
   describeLocation,
   encodeListFile,
+  locateListFile,
   readListFile,
 } from "./_project_file.ts";
 
@@ -122,14 +122,13 @@ export class Project {
     options: Readonly<ProjectOptions> = {},
   ): Promise<Project> {
     const mode = options.mode ?? "a";
-    if (!MODES.includes(mode)) {
-      throw new RangeError(
-        `Invalid project mode "${mode}"; use one of ${MODES.join(", ")}`,
-      );
-    }
-    const { storage, path } = options.storage === undefined
-      ? openStorage(location, options.storageOptions)
-      : { storage: options.storage, path: splitLocation(location).path };
+    const { storage, path } = locateListFile(
+      location,
+      options,
+      mode,
+      MODES,
+      "project",
+    );
     const project = new Project(
       storage,
       path,
@@ -349,45 +348,38 @@ export class Project {
       );
     }
     const written: { dirty: boolean }[] = [];
-    const transaction = this.storage.transaction();
     try {
-      for (const experiment of this.experiments) {
-        if (experiment.readOnly) continue;
-        const testArtifacts = experiment.tests.flatMap((test) =>
-          test.artifacts.filter((artifact) => artifact.dirty).map((
-            artifact,
-          ) => ({ artifact, folder: test.path }))
-        );
-        if (!experiment.dirty && testArtifacts.length === 0) continue;
-        const artifacts = experiment.artifacts.filter((artifact) =>
-          artifact.dirty
-        ).map((artifact) => ({ artifact, folder: experiment.path }));
-        for (const { artifact, folder } of [...artifacts, ...testArtifacts]) {
-          await writeArtifactFile(artifact, transaction, folder);
-          written.push(artifact);
+      await this.storage.atomically(async (transaction) => {
+        for (const experiment of this.experiments) {
+          if (experiment.readOnly) continue;
+          const testArtifacts = experiment.tests.flatMap((test) =>
+            test.artifacts.filter((artifact) => artifact.dirty).map((
+              artifact,
+            ) => ({ artifact, folder: test.path }))
+          );
+          if (!experiment.dirty && testArtifacts.length === 0) continue;
+          const artifacts = experiment.artifacts.filter((artifact) =>
+            artifact.dirty
+          ).map((artifact) => ({ artifact, folder: experiment.path }));
+          for (const { artifact, folder } of [...artifacts, ...testArtifacts]) {
+            await writeArtifactFile(artifact, transaction, folder);
+            written.push(artifact);
+          }
+          written.push(experiment);
         }
-        written.push(experiment);
-      }
-      // Staged last so that it is moved into place last: a process killed during the commit
-      // leaves the previous project.json, never one that lists artifacts not yet in place.
-      await transaction.writeFile(this.path, data);
-      await transaction.commit();
+        // Staged last so that it is moved into place last: a process killed during the commit
+        // leaves the previous project.json, never one that lists artifacts not yet in place.
+        await transaction.writeFile(this.path, data);
+      });
     } catch (error) {
-      await abortQuietly(transaction);
-      if (error instanceof SaveError) throw error;
+      if (error instanceof SaveError || error instanceof ReadOnlyError) {
+        throw error;
+      }
       throw new SaveError(
         `Unable to save the project ${where}: ${(error as Error).message}`,
         { cause: error },
       );
     }
     for (const item of written) item.dirty = false;
-  }
-}
-
-async function abortQuietly(transaction: StorageTransaction): Promise<void> {
-  try {
-    await transaction.abort();
-  } catch {
-    // The original failure matters more than a failed clean-up.
   }
 }

@@ -24,7 +24,6 @@ import {
   artifactFromEntry,
   artifactToEntry,
 } from "./metadata.ts";
-import { openStorage, splitLocation } from "./open_storage.ts";
 import { dirname, joinPath, type Storage } from "./storage.ts";
 import {
   type ArtifactVersion,
@@ -36,6 +35,7 @@ import { splitLines, unifiedDiff } from "./_unified_diff.ts";
 import {
   describeLocation,
   encodeListFile,
+  locateListFile,
   MalformedFileError,
   readListFile,
   toExact,
@@ -143,14 +143,13 @@ export class Repository {
     options: Readonly<RepositoryOptions> = {},
   ): Promise<Repository> {
     const mode = options.mode ?? "w+";
-    if (!MODES.includes(mode)) {
-      throw new RangeError(
-        `Invalid repository mode "${mode}"; use one of ${MODES.join(", ")}`,
-      );
-    }
-    const { storage, path } = options.storage === undefined
-      ? openStorage(location, options.storageOptions)
-      : { storage: options.storage, path: splitLocation(location).path };
+    const { storage, path } = locateListFile(
+      location,
+      options,
+      mode,
+      MODES,
+      "repository",
+    );
     const repository = new Repository(storage, path, mode);
     if (mode !== "w") await repository.#load();
     return repository;
