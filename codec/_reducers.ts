@@ -883,7 +883,13 @@ function frombufferCall(
   return array;
 }
 
-function halfToNumber(half: number): number {
+/**
+ * The value of an IEEE 754 half-precision float (numpy's `float16`) from its 16 bits.
+ *
+ * @param half The bits.
+ * @returns The value.
+ */
+export function halfToNumber(half: number): number {
   const sign = half & 0x8000 ? -1 : 1;
   const exponent = (half >> 10) & 0x1f;
   const fraction = half & 0x3ff;

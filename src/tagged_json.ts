@@ -52,6 +52,7 @@ import {
   Tuple,
   UUID,
 } from "../codec/types.ts";
+import { halfToNumber } from "../codec/_reducers.ts";
 import { floatRepr } from "./python_json.ts";
 
 /** Options of {@linkcode taggedJson}. */
@@ -129,21 +130,20 @@ function base64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
-function halfToNumber(half: number): number {
-  const sign = half & 0x8000 ? -1 : 1;
-  const exponent = (half >> 10) & 0x1f;
-  const fraction = half & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 function pad(value: number, width = 2): string {
   return String(value).padStart(width, "0");
 }
 
-/** Python's `time.isoformat()` of the parts: microseconds only when not zero. */
-function timeText(
+/**
+ * Python's `time.isoformat()` of the parts: microseconds only when not zero.
+ *
+ * @param hour The hour.
+ * @param minute The minute.
+ * @param second The second.
+ * @param microsecond The microsecond.
+ * @returns E.g. `"13:23:30.123456"`.
+ */
+export function timeText(
   hour: number,
   minute: number,
   second: number,

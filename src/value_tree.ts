@@ -32,7 +32,7 @@ import {
   UUID,
 } from "../codec/types.ts";
 import { floatRepr } from "./python_json.ts";
-import { dtypeText, taggedJson } from "./tagged_json.ts";
+import { dtypeText, taggedJson, timeText } from "./tagged_json.ts";
 
 /** Options of {@linkcode valueTree}. */
 export interface ValueTreeOptions {
@@ -104,16 +104,6 @@ function bytesRepr(bytes: Uint8Array, limit: number): string {
   }
   out += "'";
   return bytes.length > limit ? `${out}… (${bytes.length} bytes)` : out;
-}
-
-function timeText(
-  hour: number,
-  minute: number,
-  second: number,
-  microsecond: number,
-): string {
-  const base = `${pad(hour)}:${pad(minute)}:${pad(second)}`;
-  return microsecond === 0 ? base : `${base}.${pad(microsecond, 6)}`;
 }
 
 function zoneText(tzinfo: unknown): string {
