@@ -62,7 +62,7 @@ export function parseVersionText(text: string): Date {
  * @returns The same version, with text parsed.
  * @throws {InvalidVersionError} For text not in the `YYYY-MM-DDTHH:MM:SS` format.
  */
-export function normalizeVersion(
+function normalizeVersion(
   version: ArtifactVersion | null | undefined,
 ): number | Date | null {
   if (version === undefined || version === null) return null;
