@@ -15,7 +15,7 @@ import { loads } from "../src/python_json.ts";
 import { Repository } from "../src/repository.ts";
 import { taggedJson } from "../src/tagged_json.ts";
 import type { ArtifactVersion, VersionMatch } from "../src/_versions.ts";
-import { pythonPath } from "./_python.ts";
+import { pythonJson, pythonPath } from "./_python.ts";
 import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -95,13 +95,10 @@ import symbolic
 with open(sys.argv[2], "rb") as f:
     print(json.dumps(symbolic.symbolic(f.read())))
 `;
-  const { code, stdout, stderr } = await new Deno.Command(pythonPath(), {
-    args: ["-c", source, `${root}tests/python`, path],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
-  const verdict = JSON.parse(new TextDecoder().decode(stdout));
+  const verdict = await pythonJson<{ ok: Tagged; message?: string }>(
+    source,
+    [`${root}tests/python`, path],
+  );
   assert.ok("ok" in verdict, `CPython cannot read ${path}: ${verdict.message}`);
   return verdict.ok;
 }
@@ -504,14 +501,7 @@ except ArtifactLoadError:
     out["validated"] = "ArtifactLoadError"
 print(json.dumps(out))
 `;
-    const { code, stdout, stderr } = await new Deno.Command(pythonPath(), {
-      args: ["-c", source],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+    assert.deepEqual(await pythonJson(source, [], { cwd: dir }), {
       ok: [1],
       unvalidated: [2],
       validated: "ArtifactLoadError",

@@ -22,7 +22,7 @@ import {
   PicklingError,
   Tuple,
 } from "../codec/mod.ts";
-import { type PythonEnv, pythonPath } from "./_python.ts";
+import { type PythonEnv, pythonJson } from "./_python.ts";
 import { fromBase64, generateCorpus } from "./_corpus.ts";
 import { toTagged } from "./_tagged.ts";
 
@@ -142,19 +142,12 @@ async function checkCorpus(
       });
     }
   }
-  const child = new Deno.Command(pythonPath(env), {
-    args: ["-c", CHECKER, pythonDir],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(items)));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const results: { symbolic: boolean; real?: boolean; got?: string }[] = JSON
-    .parse(new TextDecoder().decode(stdout));
+  const results = await pythonJson<
+    { symbolic: boolean; real?: boolean; got?: string }[]
+  >(CHECKER, [pythonDir], {
+    stdin: new TextEncoder().encode(JSON.stringify(items)),
+    env,
+  });
   const problems: string[] = [];
   let realChecked = 0;
   results.forEach((result, i) => {
@@ -321,10 +314,8 @@ Deno.test("round trip: random trees, read by CPython's pickle.loads, are the sam
       expected: toTagged(value, { exact }),
     }))
   );
-  const child = new Deno.Command(pythonPath(), {
-    args: [
-      "-c",
-      String.raw`
+  const results = await pythonJson<(string | null)[]>(
+    String.raw`
 import base64, json, pickle, sys
 sys.path.insert(0, sys.argv[1])
 import symbolic
@@ -345,19 +336,8 @@ for item in json.load(sys.stdin):
     out.append(None if same else json.dumps(real)[:300])
 json.dump(out, sys.stdout)
 `,
-      pythonDir,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(items)));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const results: (string | null)[] = JSON.parse(
-    new TextDecoder().decode(stdout),
+    [pythonDir],
+    { stdin: new TextEncoder().encode(JSON.stringify(items)) },
   );
   const problems = results.flatMap((got, i) =>
     got === null ? [] : [
