@@ -14,6 +14,7 @@ import {
   type Storage,
   type StorageTransaction,
 } from "./storage.ts";
+import { describeLocation } from "./_project_file.ts";
 
 /** Options of {@linkcode readArtifactFile}. */
 export interface ReadArtifactOptions {
@@ -67,7 +68,7 @@ export async function readArtifactFile(
   const path = joinPath(folder, artifact.fname);
   const where =
     `artifact "${artifact.name}" (handler "${artifact.handler.alias}", file ${
-      locationText(storage, path)
+      describeLocation(storage, path)
     })`;
   let data: Uint8Array;
   try {
@@ -140,8 +141,4 @@ export async function writeArtifactFile(
       { cause: error },
     );
   }
-}
-
-function locationText(storage: Storage, path: string): string {
-  return storage.protocol === "file" ? path : `${storage.protocol}://${path}`;
 }
