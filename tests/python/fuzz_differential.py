@@ -77,6 +77,16 @@ class Anything:
         pass
 
 
+class WholeInput(io.BytesIO):
+    """The pickle as a file whose ``peek`` returns all the rest: the C unpickler then keeps the
+    whole input in its buffer, exactly as ``pickle.loads`` does. With a plain ``BytesIO`` it
+    reads frame by frame and drops the rest of a ``FRAME`` that an opcode crosses, rejecting
+    pickles that ``pickle.loads`` (and we) accept."""
+
+    def peek(self, size=0):
+        return self.getvalue()[self.tell():]
+
+
 class HarmlessUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         return Anything
@@ -155,7 +165,7 @@ def load(unpickler_class, data):
     """None when the unpickler accepts the pickle, else the exception."""
     try:
         unpickler_class(
-            io.BytesIO(data), buffers=[pickle.PickleBuffer(b"") for _ in range(BUFFERS)]
+            WholeInput(data), buffers=[pickle.PickleBuffer(b"") for _ in range(BUFFERS)]
         ).load()
     except Exception as error:  # noqa: BLE001 - the exception is the verdict
         return error
