@@ -7,6 +7,7 @@
  * `pickle.loads` returns for that pickle) next to it.
  */
 
+import { fromBase64 } from "./_corpus.ts";
 import { type PythonEnv, runPython } from "./_python.ts";
 
 /** One pickle made by CPython. */
@@ -41,14 +42,6 @@ def emit(name, obj, protocols=range(6), expect=None, oob=False, raw=None, **kwar
 const EPILOGUE = `
 sys.stdout.write(json.dumps(_cases))
 `;
-
-/** Decodes standard base64. */
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 /** Hex of a byte view. */
 export function hex(view: ArrayBufferView): string {

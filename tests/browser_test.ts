@@ -11,12 +11,12 @@
 
 import assert from "node:assert/strict";
 import { decode } from "../codec/mod.ts";
+import { wasmBytes } from "../codec/wasm.ts";
 import { Project } from "../src/project.ts";
 import { taggedJson } from "../src/tagged_json.ts";
 import {
   assertPythonLoads,
   bundle,
-  codecWasmBytes,
   collectText,
   cpythonPickles,
   demoProjectDir,
@@ -85,7 +85,7 @@ Deno.test({
           "text/html; charset=utf-8",
         ],
       ],
-      ["/lazyscribe_codec.wasm", [codecWasmBytes(), "application/wasm"]],
+      ["/lazyscribe_codec.wasm", [wasmBytes(), "application/wasm"]],
       [
         "/pickles.json",
         [

@@ -23,7 +23,8 @@ import {
 } from "../codec/_instance.ts";
 import { wasmBase64 } from "../codec/_wasm.ts";
 import { valueTree } from "../src/value_tree.ts";
-import { fromBase64, pythonCases, thrown } from "./_cases.ts";
+import { pythonCases, thrown } from "./_cases.ts";
+import { fromBase64 } from "./_corpus.ts";
 import { runPython } from "./_python.ts";
 
 const encoder = new TextEncoder();

@@ -8,13 +8,13 @@
 
 import assert from "node:assert/strict";
 import { decode } from "../codec/mod.ts";
+import { wasmBytes } from "../codec/wasm.ts";
 import { Project } from "../src/project.ts";
 import { Repository } from "../src/repository.ts";
 import { taggedJson } from "../src/tagged_json.ts";
 import {
   assertPythonLoads,
   bundle,
-  codecWasmBytes,
   collectText,
   cpythonPickles,
   demoProjectDir,
@@ -45,7 +45,7 @@ Deno.test("Cloudflare Workers (workerd): precompiled codec, pickles, artifacts o
       },
     );
     assert.ok(size > 0);
-    await Deno.writeFile(`${dir}/lazyscribe_codec.wasm`, codecWasmBytes());
+    await Deno.writeFile(`${dir}/lazyscribe_codec.wasm`, wasmBytes());
     await Deno.copyFile(
       `${runtimesDir}/workerd.capnp`,
       `${dir}/workerd.capnp`,

@@ -109,24 +109,14 @@ interface Result {
   theirs?: string;
 }
 
-function base64(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return btoa(text);
-}
-
 const payload = ENCODE_CASES.map((c) => {
   const pickles: Record<string, string> = {};
   for (const protocol of c.protocols ?? ALL) {
-    pickles[protocol] = base64(
-      encode(c.js(), {
-        protocol,
-        exact: c.exact ?? false,
-        fixImports: !c.noFixImports,
-      }),
-    );
+    pickles[protocol] = encode(c.js(), {
+      protocol,
+      exact: c.exact ?? false,
+      fixImports: !c.noFixImports,
+    }).toBase64();
   }
   return {
     name: c.name,
@@ -243,8 +233,8 @@ print(json.dumps({
     [],
     {
       stdin: new TextEncoder().encode(JSON.stringify({
-        data: base64(data),
-        buffers: buffers.map(base64),
+        data: data.toBase64(),
+        buffers: buffers.map((buffer) => buffer.toBase64()),
       })),
     },
   );
@@ -288,9 +278,11 @@ Deno.test("encode: numpyModule numpy.core is what numpy 1.26 writes, byte for by
   ];
   const pickles: Record<string, string> = {};
   for (const protocol of [2, 3, 4, 5]) {
-    pickles[protocol] = base64(
-      encode(values(), { protocol, numpyModule: "numpy.core" }),
-    );
+    pickles[protocol] = encode(values(), {
+      protocol,
+      numpyModule: "numpy.core",
+    })
+      .toBase64();
   }
   const { stdout } = await runPython(
     String.raw`

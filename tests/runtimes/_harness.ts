@@ -6,7 +6,6 @@
  * @module
  */
 
-import { wasmBase64 } from "../../codec/_wasm.ts";
 import { base64Bytes } from "../../codec/_instance.ts";
 import { pythonJson, runPython } from "../_python.ts";
 
@@ -89,14 +88,6 @@ export async function bundle(
     );
   }
   return (await Deno.stat(outfile)).size;
-}
-
-/**
- * The codec's WebAssembly module as a `.wasm` file holds it: the bytes embedded in
- * `codec/_wasm.ts`, which `codec/build.sh` also leaves in `codec/target/lazyscribe_codec.opt.wasm`.
- */
-export function codecWasmBytes(): Uint8Array<ArrayBuffer> {
-  return base64Bytes(wasmBase64);
 }
 
 /** A running static file server. */
