@@ -14,6 +14,22 @@ function errorCode(error: unknown): string | undefined {
   return (error as { code?: string } | null)?.code;
 }
 
+/** Runs a filesystem call on `path`, turning Node's `ENOENT` into a {@linkcode FileNotFoundError}. */
+async function notFoundAs<T>(
+  path: string,
+  protocol: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") {
+      throw new FileNotFoundError(path, protocol, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /**
  * The local filesystem (fsspec's `file`), through `node:fs/promises`, which Deno, Node and Bun
  * all provide; it is imported only when a file is first touched. Deno needs `--allow-read` and
@@ -44,19 +60,13 @@ export class FileStorage extends Storage {
    * @throws {FileNotFoundError} When it does not exist.
    */
   async readFile(path: string): Promise<Uint8Array> {
-    try {
-      const buffer = await (await fs()).readFile(path);
-      return new Uint8Array(
-        buffer.buffer,
-        buffer.byteOffset,
-        buffer.byteLength,
-      );
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") {
-        throw new FileNotFoundError(path, this.protocol, { cause: error });
-      }
-      throw error;
-    }
+    const nodeFs = await fs();
+    const buffer = await notFoundAs(
+      path,
+      this.protocol,
+      () => nodeFs.readFile(path),
+    );
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   /**
@@ -118,14 +128,8 @@ export class FileStorage extends Storage {
    * @throws {FileNotFoundError} When `from` does not exist.
    */
   async rename(from: string, to: string): Promise<void> {
-    try {
-      await (await fs()).rename(from, to);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") {
-        throw new FileNotFoundError(from, this.protocol, { cause: error });
-      }
-      throw error;
-    }
+    const nodeFs = await fs();
+    await notFoundAs(from, this.protocol, () => nodeFs.rename(from, to));
   }
 
   /**
@@ -141,14 +145,8 @@ export class FileStorage extends Storage {
    * @throws {FileNotFoundError} When it does not exist.
    */
   async remove(path: string): Promise<void> {
-    try {
-      await (await fs()).unlink(path);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") {
-        throw new FileNotFoundError(path, this.protocol, { cause: error });
-      }
-      throw error;
-    }
+    const nodeFs = await fs();
+    await notFoundAs(path, this.protocol, () => nodeFs.unlink(path));
   }
 
   /**
