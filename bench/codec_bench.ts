@@ -12,6 +12,7 @@
 // deno-lint-ignore no-import-prefix -- a peer measured by the benchmark only, not a dependency
 import { Parser } from "npm:pickleparser@0.2.1";
 import { decode, encode, NdArray } from "../codec/mod.ts";
+import { wasmBytes } from "../codec/wasm.ts";
 import { pythonPath } from "../tests/_python.ts";
 
 const root = new URL("../", import.meta.url);
@@ -165,8 +166,7 @@ function quietly<T>(work: () => T): T {
 }
 
 async function wasmSizes(): Promise<{ raw: number; gzip: number }> {
-  const { wasmBase64 } = await import("../codec/_wasm.ts");
-  const raw = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0));
+  const raw = wasmBytes();
   const gzipped = await new Response(
     new Blob([raw]).stream().pipeThrough(new CompressionStream("gzip")),
   ).arrayBuffer();
