@@ -100,8 +100,8 @@ export class Test {
   /** The folder of its artifacts, in the project's storage. */
   readonly path: string;
   #storage: Storage;
-  #keptMetrics: KeptValues | null = null;
-  #keptParameters: KeptValues | null = null;
+  #keptMetrics = new KeptValues({}, null);
+  #keptParameters = new KeptValues({}, null);
 
   /**
    * Use {@linkcode Experiment.logTest}.
@@ -289,16 +289,8 @@ export class Test {
     return new Map<string, unknown>([
       ["name", this.name],
       ["description", this.description],
-      [
-        "metrics",
-        (this.#keptMetrics ?? new KeptValues({}, null)).exactDict(this.metrics),
-      ],
-      [
-        "parameters",
-        (this.#keptParameters ?? new KeptValues({}, null)).exactDict(
-          this.parameters,
-        ),
-      ],
+      ["metrics", this.#keptMetrics.exactDict(this.metrics)],
+      ["parameters", this.#keptParameters.exactDict(this.parameters)],
       ["artifacts", artifactEntries(this.artifacts)],
     ]);
   }
