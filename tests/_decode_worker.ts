@@ -3,6 +3,9 @@
  * put a deadline on a decode (a hang must fail the test, not stall the suite).
  */
 
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
 import { decode } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 
