@@ -165,6 +165,56 @@ export class FileStorage extends Storage {
   }
 
   /**
+   * The files and subfolders of a folder. A file's change time is the later of its modification
+   * and status change times: a backup made as a hard link keeps the old modification time of
+   * the file it links to, but linking it changes its status.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { FileStorage } from "./open_storage.ts";
+   * const { files, folders } = await new FileStorage().listFolder(".");
+   * ```
+   *
+   * @param folder The folder.
+   * @returns Its `files`, each with its `name` and when it `changed` (milliseconds since the
+   * Unix epoch), and the names of its subfolders (`folders`); nothing when it does not exist.
+   */
+  override async listFolder(folder: string): Promise<{
+    files: { name: string; changed: number }[];
+    folders: string[];
+  }> {
+    const nodeFs = await fs();
+    const directory = folder === "" ? "." : folder;
+    let entries;
+    try {
+      entries = await nodeFs.readdir(directory, { withFileTypes: true });
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        return { files: [], folders: [] };
+      }
+      throw error;
+    }
+    const files: { name: string; changed: number }[] = [];
+    const folders: string[] = [];
+    for (const entry of entries) {
+      if (entry.isDirectory()) {
+        folders.push(entry.name);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      const stat = await this.#stat(`${directory}/${entry.name}`);
+      // Gone since the listing: another writer moved or removed it.
+      if (stat === null) continue;
+      files.push({
+        name: entry.name,
+        changed: Math.max(stat.mtimeMs, stat.ctimeMs),
+      });
+    }
+    return { files, folders };
+  }
+
+  /**
    * Whether a file exists.
    *
    * @example Usage

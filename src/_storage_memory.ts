@@ -1,5 +1,11 @@
 import { FileNotFoundError, joinPath, Storage } from "./storage.ts";
 
+/** A file's bytes and when it was written or moved, in milliseconds since the Unix epoch. */
+interface MemoryFile {
+  readonly data: Uint8Array;
+  readonly changed: number;
+}
+
 /**
  * An in-memory filesystem (fsspec's `memory`): for tests, and for building files before
  * sending them elsewhere. Every `memory://` location of a process shares one instance; `new
@@ -16,7 +22,7 @@ import { FileNotFoundError, joinPath, Storage } from "./storage.ts";
 export class MemoryStorage extends Storage {
   /** `"memory"`. */
   readonly protocol = "memory";
-  #files = new Map<string, Uint8Array>();
+  #files = new Map<string, MemoryFile>();
   #folders = new Set<string>(["", "/"]);
 
   /**
@@ -35,11 +41,11 @@ export class MemoryStorage extends Storage {
    * @throws {FileNotFoundError} When it does not exist.
    */
   readFile(path: string): Promise<Uint8Array> {
-    const data = this.#files.get(joinPath(path));
-    if (data === undefined) {
+    const file = this.#files.get(joinPath(path));
+    if (file === undefined) {
       return Promise.reject(new FileNotFoundError(path, this.protocol));
     }
-    return Promise.resolve(data.slice());
+    return Promise.resolve(file.data.slice());
   }
 
   /**
@@ -65,7 +71,7 @@ export class MemoryStorage extends Storage {
         new FileNotFoundError(parentOf(key), this.protocol),
       );
     }
-    this.#files.set(key, data.slice());
+    this.#files.set(key, { data: data.slice(), changed: Date.now() });
     return Promise.resolve();
   }
 
@@ -88,8 +94,8 @@ export class MemoryStorage extends Storage {
   rename(from: string, to: string): Promise<void> {
     const source = joinPath(from);
     const target = joinPath(to);
-    const data = this.#files.get(source);
-    if (data === undefined) {
+    const file = this.#files.get(source);
+    if (file === undefined) {
       return Promise.reject(new FileNotFoundError(from, this.protocol));
     }
     if (this.#folders.has(target)) {
@@ -101,7 +107,7 @@ export class MemoryStorage extends Storage {
       );
     }
     this.#files.delete(source);
-    this.#files.set(target, data);
+    this.#files.set(target, { data: file.data, changed: Date.now() });
     return Promise.resolve();
   }
 
@@ -152,6 +158,42 @@ export class MemoryStorage extends Storage {
     }
     for (const folder of folders) this.#folders.add(folder);
     return Promise.resolve();
+  }
+
+  /**
+   * The files of a folder, each with when it was last written or moved, and its subfolders.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.writeFile("p/a.json", new TextEncoder().encode("[]"));
+   * await storage.makeDirs("p/run");
+   * const { files, folders } = await storage.listFolder("p");
+   * console.log(files.map((file) => file.name), folders); // [ "a.json" ] [ "run" ]
+   * ```
+   *
+   * @param folder The folder.
+   * @returns Its `files`, each with its `name` and when it `changed` (milliseconds since the
+   * Unix epoch), and the names of its subfolders (`folders`); nothing when it does not exist.
+   */
+  override listFolder(folder: string): Promise<{
+    files: { name: string; changed: number }[];
+    folders: string[];
+  }> {
+    const key = joinPath(folder);
+    const nameIn = (path: string) =>
+      path.slice(key === "" ? 0 : key === "/" ? 1 : key.length + 1);
+    const files: { name: string; changed: number }[] = [];
+    for (const [path, file] of this.#files) {
+      if (parentOf(path) === key) {
+        files.push({ name: nameIn(path), changed: file.changed });
+      }
+    }
+    const folders = [...this.#folders]
+      .filter((path) => path !== key && parentOf(path) === key)
+      .map(nameIn);
+    return Promise.resolve({ files, folders });
   }
 
   /**

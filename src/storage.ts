@@ -9,6 +9,26 @@
 import { ReadOnlyError } from "./errors.ts";
 
 /**
+ * How old, in milliseconds, a transaction's temporary or backup file left next to its target
+ * must be before a later commit removes it: ten minutes. A save in flight, even of another
+ * process, stages and moves its files well within that.
+ */
+export const DEFAULT_LEFTOVER_GRACE_PERIOD = 10 * 60 * 1000;
+
+/** Options of a {@linkcode Storage}. */
+export interface StorageOptions {
+  /**
+   * How old, in milliseconds, a leftover of an interrupted transaction (a `.<name>.<8 hex>.tmp`
+   * or `.bak` file next to `<name>`) must be before a commit into its folder removes it. A save
+   * that stays in flight longer than this may see another process remove its staged files: its
+   * commit then fails and rolls back.
+   *
+   * @default {DEFAULT_LEFTOVER_GRACE_PERIOD}
+   */
+  leftoverGracePeriod: number;
+}
+
+/**
  * Thrown when a file that should be read does not exist (Python's `FileNotFoundError`).
  *
  * @example Usage
@@ -58,6 +78,18 @@ export abstract class Storage {
   abstract readonly protocol: string;
   /** Whether writes are refused (with {@linkcode ReadOnlyError}). */
   readonly readOnly: boolean = false;
+  /** How old a leftover of an interrupted transaction must be before a commit removes it. */
+  readonly leftoverGracePeriod: number;
+
+  /**
+   * Makes the storage.
+   *
+   * @param options The grace period of leftovers.
+   */
+  constructor(options: Readonly<Partial<StorageOptions>> = {}) {
+    this.leftoverGracePeriod = options.leftoverGracePeriod ??
+      DEFAULT_LEFTOVER_GRACE_PERIOD;
+  }
 
   /**
    * Reads a whole file.
@@ -108,6 +140,33 @@ export abstract class Storage {
    * @returns `true` for a folder.
    */
   abstract isDir(path: string): Promise<boolean>;
+
+  /**
+   * The files and subfolders of a folder, so that a commit can find the leftovers of
+   * interrupted transactions. A storage that cannot list, like this default, gives nothing, and
+   * then leftovers stay.
+   *
+   * @example Usage
+   * ```ts
+   * import { MemoryStorage } from "./open_storage.ts";
+   * const storage = new MemoryStorage();
+   * await storage.writeFile("p/a.json", new TextEncoder().encode("[]"));
+   * await storage.makeDirs("p/run");
+   * const { files, folders } = await storage.listFolder("p");
+   * console.log(files.map((file) => file.name), folders); // [ "a.json" ] [ "run" ]
+   * ```
+   *
+   * @param _folder The folder.
+   * @returns What it holds, in no particular order: its `files`, each with its `name` and when
+   * its content or links last `changed` (milliseconds since the Unix epoch), and the names of
+   * its subfolders (`folders`); nothing when it does not exist.
+   */
+  listFolder(_folder: string): Promise<{
+    files: { name: string; changed: number }[];
+    folders: string[];
+  }> {
+    return Promise.resolve({ files: [], folders: [] });
+  }
 
   /**
    * Writes a file atomically: the bytes go to a temporary file in the same folder, which is then
@@ -250,6 +309,13 @@ interface InstalledFile extends StagedFile {
  * file or the new one, never none); if any step fails, the files already moved are put back
  * from their snapshots, or removed when they are new, and nothing temporary is left.
  *
+ * A process killed during a transaction leaves its temporary and backup files behind. After it
+ * has moved its files into place, a commit removes such leftovers from each folder it wrote into
+ * and from their subfolders (one level down: the folders of experiments or artifacts whose save
+ * was killed before their index moved, which no later save writes into), once they are older
+ * than the storage's {@linkcode Storage.leftoverGracePeriod}, so that the files of a save in
+ * flight in another process stay.
+ *
  * @example Usage
  * ```ts
  * import { MemoryStorage } from "./open_storage.ts";
@@ -351,6 +417,10 @@ export class StorageTransaction {
     await Promise.all(
       installed.map((file) => removeQuietly(storage, file.backup)),
     );
+    await removeLeftovers(
+      storage,
+      new Set(this.#staged.map((file) => dirname(file.target))),
+    );
   }
 
   /**
@@ -388,6 +458,52 @@ async function removeQuietly(
     await storage.remove(path);
   } catch {
     // Cleaning up after a failure: the file may never have been created.
+  }
+}
+
+/** `.<name>.<8 hex>.<kind>`, as {@linkcode siblingPath} makes it: the target's name and the kind. */
+const LEFTOVER = /^\.(.+)\.[0-9a-f]{8}\.(tmp|bak)$/;
+
+/**
+ * Removes the temporary and backup files that interrupted transactions left in `written` and in
+ * their subfolders, once older than the grace period. A temporary file never holds the only copy
+ * of anything: its content either was moved into place or never was. A backup is a snapshot of
+ * a file that `commit()` then replaces with an atomic rename, so while the commit runs the
+ * target always exists; a backup whose target is missing means someone removed the target
+ * afterwards, and it may be the only copy left, or a partial one (a copy killed halfway).
+ * Putting it back could bring back a deleted file or a truncated one, so it stays for a person
+ * to judge.
+ */
+async function removeLeftovers(
+  storage: Storage,
+  written: ReadonlySet<string>,
+): Promise<void> {
+  const now = Date.now();
+  // The depth each folder was cleaned to: a written folder first met as a subfolder of another
+  // still gets its own subfolders cleaned.
+  const cleaned = new Map<string, number>();
+  const clean = async (folder: string, depth: number): Promise<void> => {
+    if ((cleaned.get(folder) ?? -1) >= depth) return;
+    cleaned.set(folder, depth);
+    const { files, folders } = await storage.listFolder(folder);
+    for (const file of files) {
+      const leftover = LEFTOVER.exec(file.name);
+      if (leftover === null) continue;
+      if (now - file.changed < storage.leftoverGracePeriod) continue;
+      const [, target, kind] = leftover;
+      if (kind === "bak" && !await storage.isFile(joinPath(folder, target))) {
+        continue;
+      }
+      await removeQuietly(storage, joinPath(folder, file.name));
+    }
+    if (depth === 0) return;
+    for (const name of folders) await clean(joinPath(folder, name), depth - 1);
+  };
+  try {
+    for (const folder of written) await clean(folder, 1);
+  } catch {
+    // The files are in place: a folder that cannot be listed must not turn the save into a
+    // failure, and its leftovers wait for a later commit.
   }
 }
 

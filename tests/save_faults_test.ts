@@ -2,8 +2,10 @@
  * Faults during a save: a child Deno process saving a project (or a repository) over and over is
  * killed with a real `SIGKILL` at random moments, and every folder it leaves must open, in this
  * module and in Python lazyscribe, as a state the writer had reached or was writing, with every
- * artifact whole. Then a full disk and a read-only folder: a `SaveError` that names the file,
- * and the previous state untouched.
+ * artifact whole. After the kills, one more save of each folder, through a storage without a
+ * grace period, removes every temporary and backup file the killed saves left, and the folder
+ * still opens here and in Python. Then a full disk and a read-only folder: a `SaveError` that
+ * names the file, and the previous state untouched.
  *
  * `LSA_SAVE_KILLS` sets the number of kills (default 200, half on projects, half on
  * repositories).
@@ -13,6 +15,7 @@ import assert from "node:assert/strict";
 import { Project } from "../src/project.ts";
 import { Repository } from "../src/repository.ts";
 import { SaveError } from "../src/errors.ts";
+import { FileStorage } from "../src/open_storage.ts";
 import { pythonPath } from "./_python.ts";
 
 const root = new URL("../", import.meta.url);
@@ -182,6 +185,60 @@ async function checkState(
   return { count, orphans };
 }
 
+/** One round of the writer, in this process and through `storage`. */
+async function saveOnce(
+  kind: Kind,
+  path: string,
+  storage: FileStorage,
+): Promise<void> {
+  if (kind === "project") {
+    const project = await Project.open(path, { author: "fault", storage });
+    const n = project.experiments.length;
+    const experiment = project.log("run " + n);
+    experiment.logArtifact({
+      name: "table",
+      value: expectedTable(n),
+      handler: "json",
+      fname: "table.json",
+    });
+    experiment.logArtifact({
+      name: "model",
+      value: expectedModel(n),
+      handler: "pickle",
+      fname: "model.pkl",
+    });
+    await project.save();
+  } else {
+    const repository = await Repository.open(path, { storage });
+    const n = repository.artifacts.length;
+    repository.logArtifact({
+      name: "model",
+      value: expectedModel(n),
+      handler: "pickle",
+      fname: "model-v" + n + ".pkl",
+    });
+    await repository.save();
+  }
+}
+
+/** What Python lazyscribe makes of folders (`python/fuzz_save_check.py`), in one process. */
+async function pythonCounts(
+  folders: { kind: Kind; path: string }[],
+): Promise<{ count?: number; error?: string }[]> {
+  const python = new Deno.Command(pythonPath(), {
+    args: [new URL("python/fuzz_save_check.py", import.meta.url).pathname],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writerStream = python.stdin.getWriter();
+  await writerStream.write(new TextEncoder().encode(JSON.stringify(folders)));
+  await writerStream.close();
+  const result = await python.output();
+  assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+  return JSON.parse(new TextDecoder().decode(result.stdout));
+}
+
 interface KillReport {
   kind: Kind;
   before: number;
@@ -304,26 +361,11 @@ Deno.test({
         if (lane.status === "rejected") throw lane.reason;
       }
       // Python lazyscribe opens every snapshot as the same state, in one process.
-      const python = new Deno.Command(pythonPath(), {
-        args: [new URL("python/fuzz_save_check.py", import.meta.url).pathname],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writerStream = python.stdin.getWriter();
-      await writerStream.write(
-        new TextEncoder().encode(JSON.stringify(
-          reports.map((report) => ({
-            kind: report.kind,
-            path: `${report.snapshot}/${INDEX[report.kind]}`,
-          })),
-        )),
-      );
-      await writerStream.close();
-      const result = await python.output();
-      assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
-      const verdicts: { count?: number; error?: string }[] = JSON.parse(
-        new TextDecoder().decode(result.stdout),
+      const verdicts = await pythonCounts(
+        reports.map((report) => ({
+          kind: report.kind,
+          path: `${report.snapshot}/${INDEX[report.kind]}`,
+        })),
       );
       const disagreements = reports.flatMap((report, index) =>
         verdicts[index].count === report.found ? [] : [
@@ -333,19 +375,31 @@ Deno.test({
         ]
       );
       assert.deepEqual(disagreements, []);
-      // After the kills, each folder still saves, and the leftovers are ignored.
+      // After the kills, each folder still saves, and a save whose storage has no grace period
+      // removes every leftover of the killed saves (none of them is in flight any more).
+      let leftoversBefore = 0;
+      const eager = new FileStorage({ leftoverGracePeriod: 0 });
       for (const lane of lanes) {
         const before = (await checkState(lane.kind, lane.folder)).count;
-        const done = await (await writerCommand(
-          lane.kind,
-          `${lane.folder}/${INDEX[lane.kind]}`,
-          1,
-        )).output();
-        assert.equal(done.code, 0, new TextDecoder().decode(done.stderr));
+        leftoversBefore += (await listFiles(lane.folder)).filter(isLeftover)
+          .length;
+        await saveOnce(lane.kind, `${lane.folder}/${INDEX[lane.kind]}`, eager);
         assert.equal(
           (await checkState(lane.kind, lane.folder)).count,
           before + 1,
         );
+        assert.deepEqual((await listFiles(lane.folder)).filter(isLeftover), []);
+      }
+      const laneVerdicts = await pythonCounts(
+        lanes.map((lane) => ({
+          kind: lane.kind,
+          path: `${lane.folder}/${INDEX[lane.kind]}`,
+        })),
+      );
+      for (const [index, lane] of lanes.entries()) {
+        assert.deepEqual(laneVerdicts[index], {
+          count: (await checkState(lane.kind, lane.folder)).count,
+        });
       }
       const inFirst = reports.filter((report) =>
         report.found === report.before
@@ -354,10 +408,8 @@ Deno.test({
         report.found > report.acknowledged
       ).length;
       const withOrphans = reports.filter((report) => report.orphans > 0).length;
-      let leftovers = 0;
       let saved = 0;
       for (const lane of lanes) {
-        leftovers += (await listFiles(lane.folder)).filter(isLeftover).length;
         saved += (await checkState(lane.kind, lane.folder)).count;
       }
       console.log(
@@ -368,7 +420,8 @@ Deno.test({
           `${inFirst} kills fell before the writer's first save completed, ${unreported} after ` +
           `a save completed and before it was reported; ${withOrphans} kills left whole ` +
           `artifact files that no index lists (a save killed before its index moved); ` +
-          `${leftovers} hidden .tmp/.bak files left in the end, ignored by later saves`,
+          `${leftoversBefore} hidden .tmp/.bak files left by the kills, all removed by one ` +
+          `more save of each folder once past the grace period`,
       );
     } finally {
       await Deno.remove(base, { recursive: true });

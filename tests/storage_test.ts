@@ -9,6 +9,7 @@ import {
   splitLocation,
 } from "../src/open_storage.ts";
 import {
+  DEFAULT_LEFTOVER_GRACE_PERIOD,
   dirname,
   FileNotFoundError,
   joinPath,
@@ -209,6 +210,138 @@ Deno.test("MemoryStorage behaves as FileStorage", async () => {
     "/root/exp/sub/a.json",
     "/root/project.json",
   ]);
+});
+
+/** Files a killed save leaves, and look-alikes that are not leftovers. */
+const LEFTOVERS = {
+  staleTemporary: "exp/.a.json.0123abcd.tmp",
+  staleBackup: "exp/.a.json.89abcdef.bak",
+  orphanBackup: "exp/.gone.json.01234567.bak",
+  dottedTemporary: "exp/.model.v1.pkl.fedcba98.tmp",
+  upperCase: "exp/.a.json.0123ABCD.tmp",
+  noRandom: "exp/.a.json.tmp",
+  notHidden: "exp/a.json.01234567.tmp",
+  subfolder: "exp/run/.a.json.01234567.tmp",
+  deeper: "exp/run/deep/.a.json.01234567.tmp",
+  otherFolder: "other/.a.json.01234567.tmp",
+};
+
+/**
+ * Leaves what killed saves leave and commits while it is fresh and while another save is in
+ * flight: everything stays and the other save commits. Then `age()` makes the leftovers older
+ * than the grace period (and gives the storage to go on with), and one more commit removes the
+ * leftovers of the folder it writes into and of its subfolders, except a backup whose target is
+ * missing; nothing else is touched.
+ */
+async function exerciseLeftovers(
+  storage: Storage,
+  root: string,
+  age: () => Promise<Storage>,
+): Promise<string[]> {
+  const at = (path: string) => joinPath(root, path);
+  await storage.makeDirs(at("other"));
+  await storage.makeDirs(at("exp/run/deep"));
+  await storage.writeFile(at("exp/a.json"), encoder.encode("1"));
+  for (const path of Object.values(LEFTOVERS)) {
+    await storage.writeNewFile(at(path), encoder.encode("partial"));
+  }
+  const inFlight = storage.transaction();
+  await inFlight.writeFile(at("exp/a.json"), encoder.encode("2"));
+  await storage.writeFile(at("exp/b.json"), encoder.encode("3"));
+  await inFlight.commit();
+  assert.equal(decoder.decode(await storage.readFile(at("exp/a.json"))), "2");
+  for (const path of Object.values(LEFTOVERS)) {
+    assert.equal(await storage.isFile(at(path)), true, `${path} is fresh`);
+  }
+  const later = await age();
+  await later.writeFile(at("exp/b.json"), encoder.encode("4"));
+  const kept = [];
+  for (const [kind, path] of Object.entries(LEFTOVERS)) {
+    if (await storage.isFile(at(path))) kept.push(kind);
+  }
+  return kept;
+}
+
+const KEPT = [
+  "orphanBackup",
+  "upperCase",
+  "noRandom",
+  "notHidden",
+  "deeper",
+  "otherFolder",
+];
+
+Deno.test("FileStorage commits remove stale leftovers of killed saves and keep fresh ones", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // The grace period is the storage's: two storages on one folder, one that waits and one
+    // that does not.
+    const patient = new FileStorage();
+    assert.equal(patient.leftoverGracePeriod, DEFAULT_LEFTOVER_GRACE_PERIOD);
+    const eager = new FileStorage({ leftoverGracePeriod: 0 });
+    const kept = await exerciseLeftovers(
+      patient,
+      root,
+      () => Promise.resolve(eager),
+    );
+    assert.deepEqual(kept, KEPT);
+
+    // A backup made as a hard link keeps its target's old modification time, yet is fresh.
+    const old = joinPath(root, "old.json");
+    await patient.writeFile(old, encoder.encode("old"));
+    await Deno.utime(old, new Date(2000, 0, 1), new Date(2000, 0, 1));
+    await patient.snapshot(old, joinPath(root, ".old.json.00000000.bak"));
+    await patient.writeFile(joinPath(root, "new.json"), encoder.encode("new"));
+    assert.equal(
+      await patient.isFile(joinPath(root, ".old.json.00000000.bak")),
+      true,
+    );
+    // A commit into the root reaches `other` too, one level down, but not `exp/run/deep`.
+    await eager.writeFile(joinPath(root, "new.json"), encoder.encode("new"));
+    assert.deepEqual(
+      await listFiles(root),
+      [
+        "exp/a.json",
+        "exp/b.json",
+        LEFTOVERS.orphanBackup,
+        LEFTOVERS.upperCase,
+        LEFTOVERS.noRandom,
+        LEFTOVERS.notHidden,
+        LEFTOVERS.deeper,
+        "new.json",
+        "old.json",
+      ].sort(),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("MemoryStorage commits remove stale leftovers of killed saves and keep fresh ones", async () => {
+  const storage = new MemoryStorage({ leftoverGracePeriod: 300 });
+  const kept = await exerciseLeftovers(
+    storage,
+    "/root",
+    () => new Promise((resolve) => setTimeout(() => resolve(storage), 400)),
+  );
+  assert.deepEqual(kept, KEPT);
+  const listing = await storage.listFolder("/root/exp");
+  assert.deepEqual(listing.folders, ["run"]);
+  assert.deepEqual(
+    listing.files.map((file) => file.name).sort(),
+    [
+      ".a.json.0123ABCD.tmp",
+      ".a.json.tmp",
+      ".gone.json.01234567.bak",
+      "a.json",
+      "a.json.01234567.tmp",
+      "b.json",
+    ].sort(),
+  );
+  assert.deepEqual(await storage.listFolder("/missing"), {
+    files: [],
+    folders: [],
+  });
 });
 
 Deno.test("HttpStorage reads over fetch and refuses writes", async () => {
