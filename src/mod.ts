@@ -68,10 +68,12 @@ export {
 } from "./registry.ts";
 export { slugify } from "./slugify.ts";
 export {
+  DEFAULT_LEFTOVER_GRACE_PERIOD,
   dirname,
   FileNotFoundError,
   joinPath,
   Storage,
+  type StorageOptions,
   StorageTransaction,
 } from "./storage.ts";
 export {
