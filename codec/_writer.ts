@@ -94,6 +94,16 @@ export class Writer {
   }
 
   /**
+   * The write position at which {@linkcode boundary} closes the open frame, for loops that
+   * write many small values between checks; `Infinity` when no frame is open.
+   */
+  frameLimit(): number {
+    return this.frameStart >= 0
+      ? this.frameStart + FRAME_HEADER_SIZE + FRAME_SIZE_TARGET
+      : Infinity;
+  }
+
+  /**
    * Called before each value is saved: closes the open frame once it reached the target size
    * (`_Pickler_OpcodeBoundary`).
    */

@@ -737,6 +737,54 @@ class Machine {
     w.pos = start + n;
   }
 
+  /**
+   * Writes the run of ints that fit in 32 bits at `items[start]`, `items[start + 1]`, … before
+   * `end` (binary protocols), and returns where the run stopped. Lists of small ints are the
+   * usual case: one reservation for the run and the frame check as one comparison per item.
+   */
+  saveSmallInts(items: ArrayLike<unknown>, start: number, end: number): number {
+    if (Number.isNaN(smallInt(items[start], this.exact))) return start;
+    const w = this.w;
+    if (w.frameStart >= 0) w.boundary();
+    w.reserve(5 * (end - start));
+    let buf = w.buf;
+    let pos = w.pos;
+    let limit = w.frameLimit();
+    const exact = this.exact;
+    let i = start;
+    for (; i < end; i++) {
+      const value = smallInt(items[i], exact);
+      if (Number.isNaN(value)) break;
+      if (pos >= limit) {
+        w.pos = pos;
+        w.commitFrame();
+        w.reserve(5 * (end - i));
+        buf = w.buf;
+        pos = w.pos;
+        limit = w.frameLimit();
+      }
+      if (value >= 0 && value < 0x100) {
+        buf[pos] = BININT1;
+        buf[pos + 1] = value;
+        pos += 2;
+      } else if (value >= 0 && value < 0x10000) {
+        buf[pos] = BININT2;
+        buf[pos + 1] = value & 0xff;
+        buf[pos + 2] = value >> 8;
+        pos += 3;
+      } else {
+        buf[pos] = BININT;
+        buf[pos + 1] = value & 0xff;
+        buf[pos + 2] = (value >> 8) & 0xff;
+        buf[pos + 3] = (value >> 16) & 0xff;
+        buf[pos + 4] = value >>> 24;
+        pos += 5;
+      }
+    }
+    w.pos = pos;
+    return i;
+  }
+
   writeFloat(value: number): void {
     const w = this.w;
     if (this.bin) {
@@ -1669,6 +1717,8 @@ class ListFrame implements Frame {
   batch = 0;
   /** 0: between batches; 1: inside a batch (`MARK` written); 2: one item, then `APPEND`. */
   phase = 0;
+  /** Items before this index are not tried as a run of small ints. */
+  noRunsBefore = 0;
   constructor(
     readonly items: ArrayLike<unknown>,
     readonly mode: number,
@@ -1679,6 +1729,7 @@ class ListFrame implements Frame {
     const items = this.items;
     const n = items.length;
     const w = m.w;
+    const numberRuns = m.bin && !m.exact;
     if (this.mode === TEXT) {
       for (;;) {
         if (this.phase === 2) {
@@ -1713,11 +1764,37 @@ class ListFrame implements Frame {
         this.batch++;
         const item = items[this.i++];
         if (typeof item === "number") {
-          // The common case inlined: a list of numbers needs no frame bookkeeping.
+          // A list of numbers needs no frame bookkeeping; small ints go in runs.
+          if (numberRuns && (item | 0) === item) {
+            const end = m.saveSmallInts(
+              items,
+              this.i - 1,
+              Math.min(n, this.i + BATCH - this.batch),
+            );
+            if (end > this.i - 1) {
+              this.batch += end - this.i;
+              this.i = end;
+              continue;
+            }
+          }
           if (w.frameStart >= 0) w.boundary();
           m.writeNumber(item);
         } else if (typeof item === "bigint") {
-          // Likewise the ints of `exact` values.
+          // Likewise the ints of `exact` values. After a big int the next few skip the run, as
+          // a list of big ints would try every item.
+          if (m.bin && this.i > this.noRunsBefore) {
+            const end = m.saveSmallInts(
+              items,
+              this.i - 1,
+              Math.min(n, this.i + BATCH - this.batch),
+            );
+            if (end > this.i - 1) {
+              this.batch += end - this.i;
+              this.i = end;
+              continue;
+            }
+            this.noRunsBefore = this.i + 64;
+          }
           if (w.frameStart >= 0) w.boundary();
           m.writeBigInt(item);
         } else if (typeof item === "string") {
@@ -2191,6 +2268,25 @@ function unhashable(value: unknown): string | null {
   if (value instanceof NdArray) return "numpy array";
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null ? "dict" : null;
+}
+
+/**
+ * The value of an int that fits in 32 bits (a `bigint`, or an integral `number` other than `-0`
+ * unless `exact`), or `NaN`.
+ */
+function smallInt(item: unknown, exact: boolean): number {
+  if (typeof item === "bigint") {
+    // Rounding keeps order and 2^31 is a double, so the conversion decides the range.
+    const value = Number(item);
+    return value >= -0x80000000 && value <= 0x7fffffff ? value : NaN;
+  }
+  if (
+    typeof item !== "number" || exact || (item | 0) !== item ||
+    (item === 0 && 1 / item < 0)
+  ) {
+    return NaN;
+  }
+  return item;
 }
 
 /** Whether `save()` writes `value` at once: `null`, `undefined`, boolean, number, bigint, string. */
