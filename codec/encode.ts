@@ -390,6 +390,60 @@ class Machine {
     }
   }
 
+  /**
+   * Writes the `GET`s of the run of memoized objects at `items[start]` (whose slot is `index`),
+   * `items[start + 1]`, … before `end` (binary protocols), and returns where the run stopped.
+   * A list that repeats one object looks it up once.
+   */
+  saveMemoized(
+    items: ArrayLike<unknown>,
+    start: number,
+    index: number,
+    end: number,
+  ): number {
+    const w = this.w;
+    const memo = this.memo;
+    w.reserve(5 * (end - start));
+    let buf = w.buf;
+    let pos = w.pos;
+    let limit = w.frameLimit();
+    let previous = items[start];
+    let i = start;
+    for (;;) {
+      if (index < 256) {
+        buf[pos] = BINGET;
+        buf[pos + 1] = index;
+        pos += 2;
+      } else {
+        buf[pos] = LONG_BINGET;
+        buf[pos + 1] = index & 0xff;
+        buf[pos + 2] = (index >> 8) & 0xff;
+        buf[pos + 3] = (index >> 16) & 0xff;
+        buf[pos + 4] = index >>> 24;
+        pos += 5;
+      }
+      if (++i === end) break;
+      const item = items[i];
+      if (item !== previous) {
+        if (typeof item !== "object" || item === null) break;
+        const next = memo.get(item);
+        if (next === undefined) break;
+        index = next;
+        previous = item;
+      }
+      if (pos >= limit) {
+        w.pos = pos;
+        w.commitFrame();
+        w.reserve(5 * (end - i));
+        buf = w.buf;
+        pos = w.pos;
+        limit = w.frameLimit();
+      }
+    }
+    w.pos = pos;
+    return i;
+  }
+
   /** The value-memo key of an object CPython shares by value, or `null`. */
   valueKey(value: object): string | null {
     if (value instanceof PyGlobal) return `${value.module}\n${value.name}`;
@@ -1808,8 +1862,20 @@ class ListFrame implements Frame {
         } else if (typeof item === "object" && item !== null) {
           if (w.frameStart >= 0) w.boundary();
           const index = m.memo.get(item);
-          if (index !== undefined) m.get(index);
-          else if (!m.saveObject(item)) return false;
+          if (index === undefined) {
+            if (!m.saveObject(item)) return false;
+          } else if (m.bin) {
+            const end = m.saveMemoized(
+              items,
+              this.i - 1,
+              index,
+              Math.min(n, this.i + BATCH - this.batch),
+            );
+            this.batch += end - this.i;
+            this.i = end;
+          } else {
+            m.get(index);
+          }
         } else if (!m.save(item)) {
           return false;
         }
