@@ -279,8 +279,6 @@ class Machine {
   /** Set while a value is being written (a getter or `bufferCallback` may call `encode()`). */
   busy = false;
   readonly header = new Uint8Array(9);
-  /** Where runs of strings are encoded together (see {@linkcode saveStrings}). */
-  scratch = new Uint8Array(4096);
   readonly headerView = new DataView(this.header.buffer);
 
   constructor(options: EncodeOptions) {
@@ -865,64 +863,81 @@ class Machine {
 
   /**
    * Saves the run of strings at `items[start]`, `items[start + 1]`, … before `end`, and returns
-   * where the run stopped. Short ASCII strings, the usual case, are encoded together by one
-   * `TextEncoder.encodeInto` (a JS loop costs ~2.5 ns a character) and copied from there.
+   * where the run stopped. At protocol 4+, short ASCII strings, the usual case, are encoded
+   * together by one `TextEncoder.encodeInto` straight into the output (a JS loop costs ~2.5 ns a
+   * character): joined with placeholders for their opcode, length and `MEMOIZE` bytes, which
+   * are filled in afterwards. A run ends where the frame check would close the frame and at a
+   * string already in the memo.
    */
   saveStrings(items: ArrayLike<unknown>, start: number, end: number): number {
+    const w = this.w;
+    let short = start + 1;
+    while (short < end && (this.proto < 4 || short < start + 4)) {
+      const item = items[short];
+      if (typeof item !== "string" || item.length > 0xff) break;
+      short++;
+    }
+    if (this.proto < 4 || short < start + 4) {
+      for (let i = start; i < short; i++) {
+        if (w.frameStart >= 0) w.boundary();
+        this.saveString(items[i] as string);
+      }
+      return short;
+    }
+    if (w.frameStart >= 0) w.boundary();
+    // The frame the run goes into is opened first, so that its end is known.
+    w.reserve(0);
+    const limit = w.frameLimit();
+    const strings = this.strings;
+    let slot = this.memoSize;
+    let pos = w.pos;
     let stop = start;
     let joined = "";
     while (stop < end) {
       const item = items[stop];
-      if (typeof item !== "string" || item.length > 0xff) break;
-      joined += item;
+      if (
+        typeof item !== "string" || item.length > 0xff ||
+        (stop > start && pos >= limit) || strings.has(item)
+      ) {
+        break;
+      }
+      joined += "\0\0" + item + "\0";
+      pos += item.length + 3;
+      // Entered now so that a repeat inside the run ends it.
+      if (strings.size < STRING_MEMO_LIMIT) strings.set(item, slot);
+      slot++;
       stop++;
     }
-    const w = this.w;
-    if (stop - start < 4 || this.proto < 4) {
-      if (stop === start) stop++;
-      for (let i = start; i < stop; i++) {
-        if (w.frameStart >= 0) w.boundary();
-        this.saveString(items[i] as string);
-      }
-      return stop;
-    }
-    if (this.scratch.length < joined.length) {
-      this.scratch = new Uint8Array(
-        Math.max(joined.length, 2 * this.scratch.length),
+    if (stop - start >= 4) {
+      w.reserve(joined.length);
+      const buf = w.buf;
+      const { read, written } = utf8.encodeInto(
+        joined,
+        buf.subarray(w.pos, w.pos + joined.length),
       );
-    }
-    const scratch = this.scratch;
-    const { read, written } = utf8.encodeInto(joined, scratch);
-    if (read !== joined.length || written !== joined.length) {
-      // Not all ASCII (or the scratch ran out mid-way): one string at a time.
-      for (let i = start; i < stop; i++) {
-        if (w.frameStart >= 0) w.boundary();
-        this.saveString(items[i] as string);
+      if (read === joined.length && written === joined.length) {
+        let at = w.pos;
+        for (let i = start; i < stop; i++) {
+          const length = (items[i] as string).length;
+          buf[at] = SHORT_BINUNICODE;
+          buf[at + 1] = length;
+          buf[at + 2 + length] = MEMOIZE;
+          at += length + 3;
+        }
+        w.pos = at;
+        this.memoSize = slot;
+        return stop;
       }
-      return stop;
     }
-    const strings = this.strings;
-    let offset = 0;
+    // Too short to gain, or not all ASCII: one string at a time, after undoing the entries.
     for (let i = start; i < stop; i++) {
       const text = items[i] as string;
-      const length = text.length;
+      if (strings.get(text) === this.memoSize + i - start) strings.delete(text);
+    }
+    if (stop === start) stop++;
+    for (let i = start; i < stop; i++) {
       if (w.frameStart >= 0) w.boundary();
-      const index = strings.get(text);
-      if (index !== undefined) {
-        this.get(index);
-      } else {
-        w.reserve(3 + length);
-        const buf = w.buf;
-        let pos = w.pos;
-        buf[pos++] = SHORT_BINUNICODE;
-        buf[pos++] = length;
-        for (let k = 0; k < length; k++) buf[pos++] = scratch[offset + k];
-        buf[pos++] = MEMOIZE;
-        w.pos = pos;
-        const slot = this.memoSize++;
-        if (strings.size < STRING_MEMO_LIMIT) strings.set(text, slot);
-      }
-      offset += length;
+      this.saveString(items[i] as string);
     }
     return stop;
   }
