@@ -1798,7 +1798,6 @@ class ListFrame implements Frame {
     const items = this.items;
     const n = items.length;
     const w = m.w;
-    const numberRuns = m.bin && !m.exact;
     if (this.mode === TEXT) {
       for (;;) {
         if (this.phase === 2) {
@@ -1832,40 +1831,8 @@ class ListFrame implements Frame {
       while (this.batch < BATCH && this.i < n) {
         this.batch++;
         const item = items[this.i++];
-        if (typeof item === "number") {
-          // A list of numbers needs no frame bookkeeping; small ints go in runs.
-          if (numberRuns && (item | 0) === item) {
-            const end = m.saveSmallInts(
-              items,
-              this.i - 1,
-              Math.min(n, this.i + BATCH - this.batch),
-            );
-            if (end > this.i - 1) {
-              this.batch += end - this.i;
-              this.i = end;
-              continue;
-            }
-          }
-          if (w.frameStart >= 0) w.boundary();
-          m.writeNumber(item);
-        } else if (typeof item === "bigint") {
-          // Likewise the ints of `exact` values. After a big int the next few skip the run, as
-          // a list of big ints would try every item.
-          if (m.bin && this.i > this.noRunsBefore) {
-            const end = m.saveSmallInts(
-              items,
-              this.i - 1,
-              Math.min(n, this.i + BATCH - this.batch),
-            );
-            if (end > this.i - 1) {
-              this.batch += end - this.i;
-              this.i = end;
-              continue;
-            }
-            this.noRunsBefore = this.i + 64;
-          }
-          if (w.frameStart >= 0) w.boundary();
-          m.writeBigInt(item);
+        if (typeof item === "number" || typeof item === "bigint") {
+          this.numbers(m);
         } else if (typeof item === "string") {
           const end = m.saveStrings(
             items,
@@ -1898,6 +1865,51 @@ class ListFrame implements Frame {
       w.byte(APPENDS);
       this.phase = 0;
     }
+  }
+
+  /**
+   * Writes the numbers and bigints from the item just taken to the first other item or the end
+   * of the batch. They need no frame bookkeeping, and small ints go in runs.
+   */
+  numbers(m: Machine): void {
+    const items = this.items;
+    const w = m.w;
+    const end = Math.min(items.length, this.i + BATCH - this.batch);
+    const numberRuns = m.bin && !m.exact;
+    let noRunsBefore = this.noRunsBefore;
+    let i = this.i - 1;
+    while (i < end) {
+      const item = items[i];
+      if (typeof item === "number") {
+        if (numberRuns && (item | 0) === item) {
+          const stop = m.saveSmallInts(items, i, end);
+          if (stop > i) {
+            i = stop;
+            continue;
+          }
+        }
+        if (w.frameStart >= 0) w.boundary();
+        m.writeNumber(item);
+      } else if (typeof item === "bigint") {
+        if (m.bin && i >= noRunsBefore) {
+          const stop = m.saveSmallInts(items, i, end);
+          if (stop > i) {
+            i = stop;
+            continue;
+          }
+          // A list of big ints would try every item.
+          noRunsBefore = i + 64;
+        }
+        if (w.frameStart >= 0) w.boundary();
+        m.writeBigInt(item);
+      } else {
+        break;
+      }
+      i++;
+    }
+    this.noRunsBefore = noRunsBefore;
+    this.batch += i - this.i;
+    this.i = i;
   }
 
   segment(): string {
