@@ -2369,9 +2369,10 @@ function unhashable(value: unknown): string | null {
  */
 function smallInt(item: unknown, exact: boolean): number {
   if (typeof item === "bigint") {
-    // Rounding keeps order and 2^31 is a double, so the conversion decides the range.
-    const value = Number(item);
-    return value >= -0x80000000 && value <= 0x7fffffff ? value : NaN;
+    if (item < -0x80000000n || item > 0x7fffffffn) return NaN;
+    // Through the 64-bit slot: `Number(item)` costs ~10 ns, more than the rest of the item.
+    BIGINT_SLOT[0] = item;
+    return BIGINT_WORDS[0];
   }
   if (
     typeof item !== "number" || exact || (item | 0) !== item ||
