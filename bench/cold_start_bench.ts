@@ -10,7 +10,7 @@
  */
 
 import { decode } from "../codec/mod.ts";
-import { wasmBase64 } from "../codec/_wasm.ts";
+import { wasmBase64 } from "../codec/_wasm.js";
 import { base64Bytes, discardInstance } from "../codec/_instance.ts";
 
 const root = new URL("../", import.meta.url);

@@ -1,6 +1,6 @@
 /**
  * The one instance of the codec's WebAssembly module. It is made on first use, not at import:
- * by default compiled synchronously from the base64 text of `_wasm.ts`, or from a precompiled
+ * by default compiled synchronously from the base64 text of `_wasm.js`, or from a precompiled
  * `WebAssembly.Module` given to {@linkcode initWasm} (edge runtimes forbid compiling bytes), or
  * asynchronously by {@linkcode initWasmAsync} (browsers forbid compiling large modules
  * synchronously on the main thread).
@@ -8,7 +8,7 @@
  * @module
  */
 
-import { wasmBase64 } from "./_wasm.ts";
+import { wasmBase64 } from "./_wasm.js";
 
 /** The raw exports of the codec module that the decoder uses (see `codec/README.md`). */
 export interface CodecExports {

@@ -14,7 +14,7 @@
  */
 
 import { base64Bytes } from "./_instance.ts";
-import { wasmBase64 } from "./_wasm.ts";
+import { wasmBase64 } from "./_wasm.js";
 
 /**
  * Returns the codec's WebAssembly module (the one `decode()` compiles itself where it may), as

@@ -21,7 +21,7 @@ import {
   base64TableBytes,
   codecExports,
 } from "../codec/_instance.ts";
-import { wasmBase64 } from "../codec/_wasm.ts";
+import { wasmBase64 } from "../codec/_wasm.js";
 import { valueTree } from "../src/value_tree.ts";
 import { pythonCases, thrown } from "./_cases.ts";
 import { fromBase64 } from "./_corpus.ts";

@@ -48,7 +48,7 @@ Deno.test("JSR: publish --dry-run passes and ships only the package", async (t) 
 
   await t.step("the JSDoc examples of the published modules run", async () => {
     const modules = published.filter((path) =>
-      /\.ts$/.test(path) && !path.endsWith("/_wasm.ts")
+      /\.ts$/.test(path) && !path.endsWith("/_wasm.d.ts")
     );
     const output = await deno(["test", "--doc", "--allow-all", ...modules]);
     assert.match(output, /\bok \| \d+ passed/);

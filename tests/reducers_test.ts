@@ -27,12 +27,7 @@ import {
   UnpicklingError,
   UUID,
 } from "../codec/mod.ts";
-import {
-  IMPORT_MAPPING,
-  NAME_MAPPING,
-  REVERSE_IMPORT_MAPPING,
-  REVERSE_NAME_MAPPING,
-} from "../codec/_compat_pickle.ts";
+import { compatTables } from "../codec/_compat_pickle.ts";
 import { hex, pythonCases } from "./_cases.ts";
 import { type PythonEnv, pythonJson } from "./_python.ts";
 
@@ -493,10 +488,17 @@ print(json.dumps({name: [[list(k) if isinstance(k, tuple) else k,
 `);
   const names = (map: ReadonlyMap<string, readonly [string, string]>) =>
     [...map].map(([k, v]) => [k.split("\n"), [...v]]);
-  assert.deepEqual([...IMPORT_MAPPING], python.IMPORT_MAPPING);
-  assert.deepEqual([...REVERSE_IMPORT_MAPPING], python.REVERSE_IMPORT_MAPPING);
-  assert.deepEqual(names(NAME_MAPPING), python.NAME_MAPPING);
-  assert.deepEqual(names(REVERSE_NAME_MAPPING), python.REVERSE_NAME_MAPPING);
+  const tables = compatTables();
+  assert.deepEqual([...tables.importMapping], python.IMPORT_MAPPING);
+  assert.deepEqual(
+    [...tables.reverseImportMapping],
+    python.REVERSE_IMPORT_MAPPING,
+  );
+  assert.deepEqual(names(tables.nameMapping), python.NAME_MAPPING);
+  assert.deepEqual(
+    names(tables.reverseNameMapping),
+    python.REVERSE_NAME_MAPPING,
+  );
 });
 
 Deno.test("reducers: state that a made object cannot take is an UnpicklingError", () => {
