@@ -14,6 +14,7 @@ import { Parser } from "npm:pickleparser@0.2.1";
 import { decode, encode, NdArray } from "../codec/mod.ts";
 import { wasmBytes } from "../codec/wasm.ts";
 import { pythonPath } from "../tests/_python.ts";
+import { coldStarts } from "./_cold_start.ts";
 
 const root = new URL("../", import.meta.url);
 const dataDir = new URL("bench/data/", root);
@@ -173,23 +174,6 @@ async function wasmSizes(): Promise<{ raw: number; gzip: number }> {
   return { raw: raw.length, gzip: gzipped.byteLength };
 }
 
-/** A fresh process: import the codec and decode a tiny pickle; best of 3, in ms. */
-async function coldStart(): Promise<number> {
-  const source = `
-    const start = performance.now();
-    const { decode } = await import(${
-    JSON.stringify(new URL("codec/mod.ts", root).href)
-  });
-    decode(new Uint8Array([0x80, 4, 0x4b, 1, 0x2e]));
-    console.log(performance.now() - start);`;
-  let fastest = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const out = await run(Deno.execPath(), ["eval", source]);
-    fastest = Math.min(fastest, Number(out.trim()));
-  }
-  return fastest;
-}
-
 interface Row {
   dataset: string;
   protocol: string;
@@ -231,7 +215,9 @@ if (manifest !== null) {
     ]),
   ) as Record<string, { loads: number; dumps: number }>;
   const sizes = await wasmSizes();
-  const startup = await coldStart();
+  const startup = Math.min(
+    ...(await coldStarts(5)).map((run) => run.totalMs),
+  );
   const parser = new Parser();
 
   for (const row of rows) {
