@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   ByteArray,
   decode,
@@ -572,6 +573,22 @@ Deno.test("decode: the lookup-table base64 decoder agrees with the native one", 
     );
   }
   assert.throws(() => base64TableBytes("ab$d"), SyntaxError);
+});
+
+Deno.test("decode: without Uint8Array.fromBase64, base64 goes through Node's Buffer", () => {
+  const native = Object.getOwnPropertyDescriptor(Uint8Array, "fromBase64")!;
+  delete (Uint8Array as { fromBase64?: unknown }).fromBase64;
+  (globalThis as { Buffer?: unknown }).Buffer = Buffer;
+  try {
+    const bytes = base64Bytes(wasmBase64);
+    assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+    assert.deepEqual(bytes, base64TableBytes(wasmBase64));
+    assert.deepEqual(base64Bytes("YWI="), new Uint8Array([97, 98]));
+    assert.throws(() => base64Bytes("ab$d"), SyntaxError);
+  } finally {
+    Object.defineProperty(Uint8Array, "fromBase64", native);
+    delete (globalThis as { Buffer?: unknown }).Buffer;
+  }
 });
 
 Deno.test("decode: persistentLoad may decode again (re-entrant), even when memory grows", async () => {
