@@ -1,7 +1,8 @@
 /**
  * The codec's cold start measured in fresh processes, for `cold_start_bench.ts` and the summary
- * of `codec_bench.ts`: `deno run` of a script that imports `codec/mod.ts` and decodes a small
- * pickle through the public API. The script comes on stdin: `deno eval` would skip V8's code
+ * of `codec_bench.ts`: `deno run` of a script that imports an entry point of the codec (the
+ * decode-only `@lazyscribe/artifacts/decode` or the whole codec) and decodes a small pickle
+ * through the public API. The script comes on stdin: `deno eval` would skip V8's code
  * cache, which any later run of a real program has.
  *
  * @module
@@ -22,9 +23,17 @@ export function codecSpecifier(path: string): string {
 export const CHECK_VALUE =
   `if (value.get("folds").length !== 3) throw new Error("wrong value");`;
 
+/** The codec's entry points, as files of `codec/`. */
+export const ENTRY_POINTS = {
+  /** `@lazyscribe/artifacts/decode`: the decoder alone. */
+  decode: "decode_only.ts",
+  /** The whole codec (decoder and encoder), as the package's root re-exports it. */
+  codec: "mod.ts",
+} as const;
+
 /** The timings of one cold start, in ms. */
 export interface ColdStart {
-  /** `await import("codec/mod.ts")`. */
+  /** `await import()` of the entry point. */
   readonly importMs: number;
   /** The first `decode()`, which compiles and instantiates the wasm module. */
   readonly firstDecodeMs: number;
@@ -34,9 +43,9 @@ export interface ColdStart {
   readonly secondDecodeMs: number;
 }
 
-const IMPORT_AND_DECODE = `
+const importAndDecode = (entry: string) => `
   const t0 = performance.now();
-  const { decode } = await import(${codecSpecifier("mod.ts")});
+  const { decode } = await import(${codecSpecifier(entry)});
   const t1 = performance.now();
   const bytes = Uint8Array.fromHex("${SMALL_PICKLE.toHex()}");
   const value = decode(bytes);
@@ -82,17 +91,20 @@ export async function freshProcess<T>(
  * code caches.
  *
  * @param runs How many processes are measured.
+ * @param entry The file of `codec/` that is imported, one of {@linkcode ENTRY_POINTS}.
  * @param flags More flags of `deno run` (`--no-code-cache`).
  * @returns The timings of each.
  */
 export async function coldStarts(
   runs: number,
+  entry: string = ENTRY_POINTS.decode,
   flags: readonly string[] = [],
 ): Promise<ColdStart[]> {
-  await freshProcess(IMPORT_AND_DECODE, flags);
+  const source = importAndDecode(entry);
+  await freshProcess(source, flags);
   const timings: ColdStart[] = [];
   for (let i = 0; i < runs; i++) {
-    timings.push(await freshProcess<ColdStart>(IMPORT_AND_DECODE, flags));
+    timings.push(await freshProcess<ColdStart>(source, flags));
   }
   return timings;
 }

@@ -336,7 +336,7 @@ if (manifest !== null) {
     }
     lines.push(
       "",
-      `⚠ = pickleparser's result fails the dataset check. wasm module: ${sizes.raw} bytes (${sizes.gzip} gzipped); cold start (import + first decode, fresh process): ${
+      `⚠ = pickleparser's result fails the dataset check. wasm module: ${sizes.raw} bytes (${sizes.gzip} gzipped); cold start (import of @lazyscribe/artifacts/decode + first decode, fresh process, best of 5): ${
         startup.toFixed(1)
       } ms.`,
     );

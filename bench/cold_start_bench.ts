@@ -1,8 +1,9 @@
 /**
  * The codec's cold start, what matters for edge functions and CLIs (target: under 5 ms): fresh
- * `deno run` processes that import `codec/mod.ts` and decode a small pickle through the public
- * API (`bench/_cold_start.ts`), best and median of {@linkcode RUNS}; the same without V8's code
- * cache; and processes that split the first decode into its parts: base64 to bytes, compiling
+ * `deno run` processes that import the decode-only entry point (`@lazyscribe/artifacts/decode`,
+ * the one for programs that start often) and decode a small pickle through the public API
+ * (`bench/_cold_start.ts`), best and median of {@linkcode RUNS}; the same for the whole codec
+ * (`codec/mod.ts`, decoder and encoder) and without V8's code cache; and processes that split the first decode into its parts: base64 to bytes, compiling
  * the module (V8 validates it here and compiles each function on its first call), instantiating
  * it, and the first decode itself. Then the wasm module's size, and `Deno.bench` cases of the
  * same steps in a warm process.
@@ -17,6 +18,7 @@ import {
   CHECK_VALUE,
   codecSpecifier,
   coldStarts,
+  ENTRY_POINTS,
   freshProcess,
   SMALL_PICKLE,
 } from "./_cold_start.ts";
@@ -73,22 +75,28 @@ async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
 }
 
 const cached = await coldStarts(RUNS);
-const uncached = await coldStarts(RUNS, ["--no-code-cache"]);
+const wholeCodec = await coldStarts(RUNS, ENTRY_POINTS.codec);
+const uncached = await coldStarts(RUNS, ENTRY_POINTS.decode, [
+  "--no-code-cache",
+]);
 const splitRuns: Record<string, number>[] = [];
 for (let i = 0; i < RUNS; i++) splitRuns.push(await freshProcess(SPLIT));
 const best = Math.min(...cached.map((run) => run.totalMs));
 const whole = figures(cached);
+const codec = figures(wholeCodec);
 const wholeUncached = figures(uncached);
 const split = figures(splitRuns);
 const wasm = wasmBytes();
 console.log([
   `cold start, fresh \`deno run\` processes (best / median of ${RUNS}):`,
-  `  import codec/mod.ts + first decode of a ${SMALL_PICKLE.length}-byte pickle: ` +
-  `${whole.totalMs} (target: under ${TARGET_MS} ms, ${
+  `  import @lazyscribe/artifacts/decode + first decode of a ${SMALL_PICKLE.length}-byte ` +
+  `pickle: ${whole.totalMs} (target: under ${TARGET_MS} ms, ${
     best < TARGET_MS ? "met" : "not met"
   })`,
   `    import ${whole.importMs}, first decode ${whole.firstDecodeMs}; ` +
   `a second decode ${figures(cached, 3).secondDecodeMs}`,
+  `  the whole codec (codec/mod.ts, with the encoder): ${codec.totalMs} ` +
+  `(import ${codec.importMs})`,
   `  without V8's code cache (\`--no-code-cache\`, as under \`deno eval\`): ` +
   `${wholeUncached.totalMs} (import ${wholeUncached.importMs})`,
   `  the first decode in parts: base64 ${split.base64Ms}, compile ${split.compileMs}, ` +
