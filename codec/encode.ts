@@ -8,9 +8,11 @@
 
 import { toPython2Name } from "./_compat_pickle.ts";
 import {
+  latin1Utf8Length,
   pythonFloatRepr,
   rawUnicodeEscape,
   utf8Length,
+  writeLatin1AsUtf8,
   writeUtf8,
 } from "./_text.ts";
 import { FRAME_SIZE_TARGET, Writer } from "./_writer.ts";
@@ -1076,28 +1078,16 @@ class Machine {
       this.put();
       return;
     }
-    let length = n;
-    for (let i = 0; i < n; i++) if (data[i] >= 0x80) length++;
+    const length = latin1Utf8Length(data);
     const framing = w.framing;
     if (length >= FRAME_SIZE_TARGET) {
       w.commitFrame();
       w.framing = false;
     }
-    w.reserve(5 + length);
-    const buf = w.buf;
-    buf[w.pos] = BINUNICODE;
+    w.reserve(5 + length + 1);
+    w.buf[w.pos] = BINUNICODE;
     w.u32At(w.pos + 1, length);
-    let pos = w.pos + 5;
-    for (let i = 0; i < n; i++) {
-      const b = data[i];
-      if (b < 0x80) {
-        buf[pos++] = b;
-      } else {
-        buf[pos++] = 0xc0 | (b >> 6);
-        buf[pos++] = 0x80 | (b & 0x3f);
-      }
-    }
-    w.pos = pos;
+    w.pos = writeLatin1AsUtf8(data, w.buf, w.pos + 5);
     w.framing = framing;
     this.put();
   }

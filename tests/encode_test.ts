@@ -152,6 +152,30 @@ Deno.test("encode: large bytes are written once, outside frames", () => {
   assert.deepEqual(bytes.subarray(9, 9 + payload.length), payload);
 });
 
+Deno.test("encode: protocol 2 bytes are their Latin-1 text in UTF-8, at any offset and length", () => {
+  const latin1 = (data: Uint8Array) =>
+    new TextEncoder().encode(String.fromCharCode(...data));
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 2, maxLength: 300 }),
+      fc.nat(7),
+      (array, skip) => {
+        const data = array.subarray(Math.min(skip, array.length - 2));
+        const bytes = encode(data, { protocol: 2 });
+        // PROTO 2, GLOBAL '_codecs\nencode\n', BINPUT 0, BINUNICODE n <text>, BINPUT 1, …
+        const text = latin1(data);
+        assert.equal(bytes[20], 0x58);
+        assert.equal(
+          new DataView(bytes.buffer).getUint32(21, true),
+          text.length,
+        );
+        assert.deepEqual(bytes.subarray(25, 25 + text.length), text);
+        assert.equal(bytes[25 + text.length], 0x71);
+      },
+    ),
+  );
+});
+
 Deno.test("encode: dates Python would refuse are refused", () => {
   assert.equal(pathOf({ d: new PyDate(2020, 13, 1) }), "value.d");
   assert.equal(pathOf([new PyTime(24, 0, 0, 0)]), "value[0]");
