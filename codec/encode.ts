@@ -1272,7 +1272,7 @@ class Machine {
       );
       return false;
     }
-    // batch_dict_exact's one batch, written here while the pairs are scalars; the first pair
+    // batch_dict_exact's one batch, written here while the pairs are scalars or lists of scalars; the first pair
     // that holds a container hands the rest to a frame.
     if (n > 1) w.byte(MARK);
     for (let i = 0; i < n; i++) {
@@ -1287,7 +1287,7 @@ class Machine {
         value = entry[1];
       }
       const keyDone = isScalar(key);
-      if (keyDone && isScalar(value)) {
+      if (keyDone && (isScalar(value) || isLeafList(value))) {
         this.save(key);
         this.save(value);
         continue;
@@ -2378,6 +2378,15 @@ function isScalar(value: unknown): boolean {
   const type = typeof value;
   return type === "string" || type === "number" || type === "boolean" ||
     type === "bigint" || type === "undefined" || value === null;
+}
+
+/**
+ * Whether `value` is a `list` that `saveList` writes at once: a plain array of at most one batch
+ * of scalars. Such a value needs no frame of its own, nor one for the dict it is in.
+ */
+function isLeafList(value: unknown): boolean {
+  return Array.isArray(value) && value.constructor === Array &&
+    value.length <= BATCH && allLeaves(value);
 }
 
 /**
