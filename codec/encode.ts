@@ -800,43 +800,17 @@ class Machine {
     if (Number.isNaN(smallInt(items[start], this.exact))) return start;
     const w = this.w;
     if (w.frameStart >= 0) w.boundary();
-    w.reserve(5 * (end - start));
-    let buf = w.buf;
-    let pos = w.pos;
-    let limit = w.frameLimit();
-    const exact = this.exact;
+    // One loop per type: a loop that takes both reads a bigint at half the speed.
     let i = start;
-    for (; i < end; i++) {
-      const value = smallInt(items[i], exact);
-      if (Number.isNaN(value)) break;
-      if (pos >= limit) {
-        w.pos = pos;
-        w.commitFrame();
-        w.reserve(5 * (end - i));
-        buf = w.buf;
-        pos = w.pos;
-        limit = w.frameLimit();
-      }
-      if (value >= 0 && value < 0x100) {
-        buf[pos] = BININT1;
-        buf[pos + 1] = value;
-        pos += 2;
-      } else if (value >= 0 && value < 0x10000) {
-        buf[pos] = BININT2;
-        buf[pos + 1] = value & 0xff;
-        buf[pos + 2] = value >> 8;
-        pos += 3;
-      } else {
-        buf[pos] = BININT;
-        buf[pos + 1] = value & 0xff;
-        buf[pos + 2] = (value >> 8) & 0xff;
-        buf[pos + 3] = (value >> 16) & 0xff;
-        buf[pos + 4] = value >>> 24;
-        pos += 5;
-      }
+    for (;;) {
+      w.reserve(5 * (end - i));
+      i = typeof items[i] === "bigint"
+        ? bigIntRun(w, items, i, end)
+        : numberRun(w, items, i, end);
+      if (i === end || Number.isNaN(smallInt(items[i], this.exact))) return i;
+      // The next small int is of the other type, or the frame is full: it closes before it.
+      if (w.pos >= w.frameLimit()) w.commitFrame();
     }
-    w.pos = pos;
-    return i;
   }
 
   writeFloat(value: number): void {
@@ -2351,6 +2325,77 @@ function unhashable(value: unknown): string | null {
   if (value instanceof NdArray) return "numpy array";
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null ? "dict" : null;
+}
+
+/**
+ * Writes `BININT1`/`BININT2`/`BININT` for the bigints from `items[i]` on that fit in 32 bits,
+ * before `end` and while the write position is below the frame limit; room must be reserved.
+ *
+ * @returns Where it stopped.
+ */
+function bigIntRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+): number {
+  const buf = w.buf;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (typeof item !== "bigint" || item < -0x80000000n || item > 0x7fffffffn) {
+      break;
+    }
+    // Through the 64-bit slot: `Number(item)` costs ~10 ns, more than the rest of the item.
+    BIGINT_SLOT[0] = item;
+    pos = writeSmallInt(buf, pos, BIGINT_WORDS[0]);
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** {@linkcode bigIntRun} for the `number`s that are ints in 32 bits (not `-0`; not `exact`). */
+function numberRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+): number {
+  const buf = w.buf;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (
+      typeof item !== "number" || (item | 0) !== item ||
+      (item === 0 && 1 / item < 0)
+    ) break;
+    pos = writeSmallInt(buf, pos, item | 0);
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** Writes the shortest of `BININT1`/`BININT2`/`BININT` for an int32 at `pos`; returns the end. */
+function writeSmallInt(buf: Uint8Array, pos: number, value: number): number {
+  if (value >= 0 && value < 0x100) {
+    buf[pos] = BININT1;
+    buf[pos + 1] = value;
+    return pos + 2;
+  }
+  if (value >= 0 && value < 0x10000) {
+    buf[pos] = BININT2;
+    buf[pos + 1] = value & 0xff;
+    buf[pos + 2] = value >> 8;
+    return pos + 3;
+  }
+  buf[pos] = BININT;
+  buf[pos + 1] = value & 0xff;
+  buf[pos + 2] = (value >> 8) & 0xff;
+  buf[pos + 3] = (value >> 16) & 0xff;
+  buf[pos + 4] = value >>> 24;
+  return pos + 5;
 }
 
 /**
