@@ -813,6 +813,23 @@ class Machine {
     }
   }
 
+  /**
+   * Writes the `BINFLOAT`s of the run of floats (see {@linkcode isFloat}) at `items[start]`,
+   * `items[start + 1]`, … before `end` (binary protocols), and returns where the run stopped, as
+   * {@linkcode saveSmallInts} does for ints.
+   */
+  saveFloats(items: ArrayLike<unknown>, start: number, end: number): number {
+    const w = this.w;
+    if (w.frameStart >= 0) w.boundary();
+    let i = start;
+    for (;;) {
+      w.reserve(9 * (end - i));
+      i = floatRun(w, items, i, end, this.exact);
+      if (i === end || !isFloat(items[i], this.exact)) return i;
+      w.commitFrame();
+    }
+  }
+
   writeFloat(value: number): void {
     const w = this.w;
     if (this.bin) {
@@ -1851,6 +1868,9 @@ class ListFrame implements Frame {
             i = stop;
             continue;
           }
+        } else if (m.bin && isFloat(item, m.exact)) {
+          i = m.saveFloats(items, i, end);
+          continue;
         }
         if (w.frameStart >= 0) w.boundary();
         m.writeNumber(item);
@@ -2375,6 +2395,35 @@ function numberRun(
   }
   w.pos = pos;
   return i;
+}
+
+/** {@linkcode bigIntRun} for floats: `BINFLOAT`s. */
+function floatRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+  exact: boolean,
+): number {
+  const buf = w.buf;
+  const view = w.view;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (!isFloat(item, exact)) break;
+    buf[pos] = BINFLOAT;
+    view.setFloat64(pos + 1, item as number, false);
+    pos += 9;
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** Whether `item` is written as a `float`: a `number` that is not an `int` (see `writeNumber`). */
+function isFloat(item: unknown, exact: boolean): boolean {
+  return typeof item === "number" &&
+    (exact || !Number.isInteger(item) || (item === 0 && 1 / item < 0));
 }
 
 /** Writes the shortest of `BININT1`/`BININT2`/`BININT` for an int32 at `pos`; returns the end. */

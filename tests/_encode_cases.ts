@@ -253,6 +253,22 @@ export const ENCODE_CASES: EncodeCase[] = [
       "else i * 37 - 100000 for i in range(60000)]",
   },
   {
+    name: "runs of floats span frames and stop at ints",
+    js: () =>
+      range(30000).map((i) =>
+        i % 4999 === 0
+          ? i
+          : i % 7001 === 0
+          ? -0
+          : i % 9001 === 0
+          ? "x"
+          : i / 8 + 0.0625
+      ),
+    py:
+      "[i if i % 4999 == 0 else -0.0 if i % 7001 == 0 else 'x' if i % 9001 == 0 " +
+      "else i / 8 + 0.0625 for i in range(30000)]",
+  },
+  {
     name: "tuples",
     js: () =>
       Tuple.of<unknown>(
