@@ -167,9 +167,13 @@ export class Writer {
    * Returns the output. A small output is copied so that the buffer serves the next call; a
    * large one is handed over without a copy and the next call starts a fresh buffer of about
    * its size (up to {@linkcode KEPT_CAPACITY_LIMIT}).
+   *
+   * @param shared Return a view of the buffer, which the next call overwrites, and keep it (up
+   * to {@linkcode KEPT_CAPACITY_LIMIT}).
    */
-  finish(): Uint8Array<ArrayBuffer> {
+  finish(shared: boolean): Uint8Array<ArrayBuffer> {
     const pos = this.pos;
+    if (shared) return this.buf.subarray(0, pos);
     if (pos <= COPY_OUT_LIMIT) return this.buf.slice(0, pos);
     const out = this.buf.subarray(0, pos);
     // The next value is often of the same size (a loop saving similar values). Doubling up from

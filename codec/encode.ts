@@ -311,7 +311,7 @@ class Machine {
     this.numpyFromBuffer = new PyGlobal(`${numpy}.numeric`, "_frombuffer");
   }
 
-  encode(value: unknown): Uint8Array<ArrayBuffer> {
+  encode(value: unknown, shared: boolean): Uint8Array<ArrayBuffer> {
     const w = this.w;
     w.reset();
     this.busy = true;
@@ -324,7 +324,7 @@ class Machine {
       w.byte(STOP);
       w.commitFrame();
       w.framing = false;
-      return w.finish();
+      return w.finish(shared);
     } finally {
       this.busy = false;
       // After a failure, drop what was written (and a large buffer with it).
@@ -2623,12 +2623,45 @@ export class Encoder {
    * error's `path` says where (`value.models[2].fit`).
    */
   encode(value: unknown): Uint8Array<ArrayBuffer> {
+    return this.#encode(value, false);
+  }
+
+  /**
+   * Writes a value as a pickle into this encoder's own buffer and returns a view of it, which
+   * the next call on this encoder overwrites: for output that is written out (to a file, a
+   * socket, a hash) before the next value. It saves what {@linkcode encode} pays for a new
+   * buffer on every call: writing an 8 MB numpy array into memory that was written before takes
+   * a third of the time (the system maps and zeroes fresh pages on their first write). Buffers
+   * up to 16 MiB are kept between calls; `view.slice()` makes a copy to keep.
+   *
+   * @example Pickles written out one after the other from one buffer
+   * ```ts
+   * import { Encoder } from "./encode.ts";
+   * const encoder = new Encoder({ protocol: 5 });
+   * const sizes: number[] = [];
+   * for (const value of [[1, 2], [3, 4]]) {
+   *   const view = encoder.encodeShared(value);
+   *   sizes.push(view.length); // or `await file.write(view)`
+   * }
+   * console.log(sizes); // [ 20, 20 ]
+   * ```
+   *
+   * @param value The value; see {@linkcode encode} for the mapping.
+   * @returns The pickle, valid until the next call on this encoder.
+   * @throws {PicklingError} When the value (or a value inside it) has no pickle form; the
+   * error's `path` says where (`value.models[2].fit`).
+   */
+  encodeShared(value: unknown): Uint8Array<ArrayBuffer> {
+    return this.#encode(value, true);
+  }
+
+  #encode(value: unknown, shared: boolean): Uint8Array<ArrayBuffer> {
     if (this.#machine.busy) {
       throw new Error(
         "This Encoder is already encoding: a bufferCallback must use another Encoder",
       );
     }
-    return this.#machine.encode(value);
+    return this.#machine.encode(value, shared);
   }
 }
 
@@ -2670,7 +2703,7 @@ export function encode(
   options: EncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
   if (options.bufferCallback !== undefined) {
-    return new Machine(options).encode(value);
+    return new Machine(options).encode(value, false);
   }
   const key = `${options.protocol ?? 4}/${options.exact ?? false}/${
     options.fixImports ?? true
@@ -2682,5 +2715,5 @@ export function encode(
   } else if (machine.busy) {
     machine = new Machine(options);
   }
-  return machine.encode(value);
+  return machine.encode(value, false);
 }

@@ -107,6 +107,34 @@ Deno.test("encode: an Encoder gives the same bytes as encode()", () => {
   }
 });
 
+Deno.test("encode: encodeShared returns the encoder's buffer, which the next call reuses", () => {
+  const encoder = new Encoder({ protocol: 5 });
+  const big = new NdArray(
+    new DType("f8", "<", 8),
+    [300_000],
+    "C",
+    new Float64Array(300_000).fill(1.5),
+  );
+  const values = [[1, 2.5, "x"], big, "é".repeat(100), big, []];
+  const kept = values.map((value) => encoder.encode(value));
+  let previous: Uint8Array | null = null;
+  for (const value of values) {
+    const view = encoder.encodeShared(value);
+    assert.deepEqual(view, encode(value, { protocol: 5 }));
+    if (previous !== null) assert.equal(view.buffer, previous.buffer);
+    previous = view;
+  }
+  // What encode() returned is the caller's, whatever the encoder wrote since.
+  values.forEach((value, i) =>
+    assert.deepEqual(kept[i], encode(value, { protocol: 5 }))
+  );
+  // A view of more than the kept maximum (16 MiB) is the caller's too.
+  const huge = new Uint8Array(17 * 1024 * 1024).fill(9);
+  const hugeView = encoder.encodeShared(huge);
+  encoder.encodeShared([1]);
+  assert.equal(hugeView[hugeView.length - 3], 9); // then MEMOIZE, STOP
+});
+
 Deno.test("encode: a million levels of nesting do not overflow the stack", () => {
   let value: unknown = [];
   for (let i = 0; i < 1_000_000; i++) value = [value];
