@@ -100,8 +100,14 @@ function bigIntOf(value: unknown): bigint | undefined {
   return undefined;
 }
 
-/** A string whose code units are all below 256 as the bytes it stands for (Python 2 `str`). */
+/**
+ * A string whose code units are all below 256 as the bytes it stands for (Python 2 `str`, and
+ * protocol-2 `bytes` through `_codecs.encode`).
+ */
 function latin1Bytes(text: string): Uint8Array | undefined {
+  // The plain loop is the fastest way measured (64 M characters: 119 ms, 171 ms when the string
+  // is a slice of a larger one): unrolled or by chunks it is not faster, and the platform's
+  // routes (`TextEncoder.encodeInto` then UTF-8 → Latin-1, `btoa` then `fromBase64`) are slower.
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

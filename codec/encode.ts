@@ -8,9 +8,11 @@
 
 import { toPython2Name } from "./_compat_pickle.ts";
 import {
+  latin1Utf8Length,
   pythonFloatRepr,
   rawUnicodeEscape,
   utf8Length,
+  writeLatin1AsUtf8,
   writeUtf8,
 } from "./_text.ts";
 import { FRAME_SIZE_TARGET, Writer } from "./_writer.ts";
@@ -309,7 +311,7 @@ class Machine {
     this.numpyFromBuffer = new PyGlobal(`${numpy}.numeric`, "_frombuffer");
   }
 
-  encode(value: unknown): Uint8Array<ArrayBuffer> {
+  encode(value: unknown, shared: boolean): Uint8Array<ArrayBuffer> {
     const w = this.w;
     w.reset();
     this.busy = true;
@@ -322,7 +324,7 @@ class Machine {
       w.byte(STOP);
       w.commitFrame();
       w.framing = false;
-      return w.finish();
+      return w.finish(shared);
     } finally {
       this.busy = false;
       // After a failure, drop what was written (and a large buffer with it).
@@ -798,43 +800,34 @@ class Machine {
     if (Number.isNaN(smallInt(items[start], this.exact))) return start;
     const w = this.w;
     if (w.frameStart >= 0) w.boundary();
-    w.reserve(5 * (end - start));
-    let buf = w.buf;
-    let pos = w.pos;
-    let limit = w.frameLimit();
-    const exact = this.exact;
+    // One loop per type: a loop that takes both reads a bigint at half the speed.
     let i = start;
-    for (; i < end; i++) {
-      const value = smallInt(items[i], exact);
-      if (Number.isNaN(value)) break;
-      if (pos >= limit) {
-        w.pos = pos;
-        w.commitFrame();
-        w.reserve(5 * (end - i));
-        buf = w.buf;
-        pos = w.pos;
-        limit = w.frameLimit();
-      }
-      if (value >= 0 && value < 0x100) {
-        buf[pos] = BININT1;
-        buf[pos + 1] = value;
-        pos += 2;
-      } else if (value >= 0 && value < 0x10000) {
-        buf[pos] = BININT2;
-        buf[pos + 1] = value & 0xff;
-        buf[pos + 2] = value >> 8;
-        pos += 3;
-      } else {
-        buf[pos] = BININT;
-        buf[pos + 1] = value & 0xff;
-        buf[pos + 2] = (value >> 8) & 0xff;
-        buf[pos + 3] = (value >> 16) & 0xff;
-        buf[pos + 4] = value >>> 24;
-        pos += 5;
-      }
+    for (;;) {
+      w.reserve(5 * (end - i));
+      i = typeof items[i] === "bigint"
+        ? bigIntRun(w, items, i, end)
+        : numberRun(w, items, i, end);
+      if (i === end || Number.isNaN(smallInt(items[i], this.exact))) return i;
+      // The next small int is of the other type, or the frame is full: it closes before it.
+      if (w.pos >= w.frameLimit()) w.commitFrame();
     }
-    w.pos = pos;
-    return i;
+  }
+
+  /**
+   * Writes the `BINFLOAT`s of the run of floats (see {@linkcode isFloat}) at `items[start]`,
+   * `items[start + 1]`, … before `end` (binary protocols), and returns where the run stopped, as
+   * {@linkcode saveSmallInts} does for ints.
+   */
+  saveFloats(items: ArrayLike<unknown>, start: number, end: number): number {
+    const w = this.w;
+    if (w.frameStart >= 0) w.boundary();
+    let i = start;
+    for (;;) {
+      w.reserve(9 * (end - i));
+      i = floatRun(w, items, i, end, this.exact);
+      if (i === end || !isFloat(items[i], this.exact)) return i;
+      w.commitFrame();
+    }
   }
 
   writeFloat(value: number): void {
@@ -1076,28 +1069,16 @@ class Machine {
       this.put();
       return;
     }
-    let length = n;
-    for (let i = 0; i < n; i++) if (data[i] >= 0x80) length++;
+    const length = latin1Utf8Length(data);
     const framing = w.framing;
     if (length >= FRAME_SIZE_TARGET) {
       w.commitFrame();
       w.framing = false;
     }
-    w.reserve(5 + length);
-    const buf = w.buf;
-    buf[w.pos] = BINUNICODE;
+    w.reserve(5 + length + 1);
+    w.buf[w.pos] = BINUNICODE;
     w.u32At(w.pos + 1, length);
-    let pos = w.pos + 5;
-    for (let i = 0; i < n; i++) {
-      const b = data[i];
-      if (b < 0x80) {
-        buf[pos++] = b;
-      } else {
-        buf[pos++] = 0xc0 | (b >> 6);
-        buf[pos++] = 0x80 | (b & 0x3f);
-      }
-    }
-    w.pos = pos;
+    w.pos = writeLatin1AsUtf8(data, w.buf, w.pos + 5);
     w.framing = framing;
     this.put();
   }
@@ -1282,7 +1263,7 @@ class Machine {
       );
       return false;
     }
-    // batch_dict_exact's one batch, written here while the pairs are scalars; the first pair
+    // batch_dict_exact's one batch, written here while the pairs are scalars or lists of scalars; the first pair
     // that holds a container hands the rest to a frame.
     if (n > 1) w.byte(MARK);
     for (let i = 0; i < n; i++) {
@@ -1297,7 +1278,7 @@ class Machine {
         value = entry[1];
       }
       const keyDone = isScalar(key);
-      if (keyDone && isScalar(value)) {
+      if (keyDone && (isScalar(value) || isLeafList(value))) {
         this.save(key);
         this.save(value);
         continue;
@@ -1887,6 +1868,9 @@ class ListFrame implements Frame {
             i = stop;
             continue;
           }
+        } else if (m.bin && isFloat(item, m.exact)) {
+          i = m.saveFloats(items, i, end);
+          continue;
         }
         if (w.frameStart >= 0) w.boundary();
         m.writeNumber(item);
@@ -2364,6 +2348,106 @@ function unhashable(value: unknown): string | null {
 }
 
 /**
+ * Writes `BININT1`/`BININT2`/`BININT` for the bigints from `items[i]` on that fit in 32 bits,
+ * before `end` and while the write position is below the frame limit; room must be reserved.
+ *
+ * @returns Where it stopped.
+ */
+function bigIntRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+): number {
+  const buf = w.buf;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (typeof item !== "bigint" || item < -0x80000000n || item > 0x7fffffffn) {
+      break;
+    }
+    // Through the 64-bit slot: `Number(item)` costs ~10 ns, more than the rest of the item.
+    BIGINT_SLOT[0] = item;
+    pos = writeSmallInt(buf, pos, BIGINT_WORDS[0]);
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** {@linkcode bigIntRun} for the `number`s that are ints in 32 bits (not `-0`; not `exact`). */
+function numberRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+): number {
+  const buf = w.buf;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (
+      typeof item !== "number" || (item | 0) !== item ||
+      (item === 0 && 1 / item < 0)
+    ) break;
+    pos = writeSmallInt(buf, pos, item | 0);
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** {@linkcode bigIntRun} for floats: `BINFLOAT`s. */
+function floatRun(
+  w: Writer,
+  items: ArrayLike<unknown>,
+  i: number,
+  end: number,
+  exact: boolean,
+): number {
+  const buf = w.buf;
+  const view = w.view;
+  const limit = w.frameLimit();
+  let pos = w.pos;
+  for (; i < end && pos < limit; i++) {
+    const item = items[i];
+    if (!isFloat(item, exact)) break;
+    buf[pos] = BINFLOAT;
+    view.setFloat64(pos + 1, item as number, false);
+    pos += 9;
+  }
+  w.pos = pos;
+  return i;
+}
+
+/** Whether `item` is written as a `float`: a `number` that is not an `int` (see `writeNumber`). */
+function isFloat(item: unknown, exact: boolean): boolean {
+  return typeof item === "number" &&
+    (exact || !Number.isInteger(item) || (item === 0 && 1 / item < 0));
+}
+
+/** Writes the shortest of `BININT1`/`BININT2`/`BININT` for an int32 at `pos`; returns the end. */
+function writeSmallInt(buf: Uint8Array, pos: number, value: number): number {
+  if (value >= 0 && value < 0x100) {
+    buf[pos] = BININT1;
+    buf[pos + 1] = value;
+    return pos + 2;
+  }
+  if (value >= 0 && value < 0x10000) {
+    buf[pos] = BININT2;
+    buf[pos + 1] = value & 0xff;
+    buf[pos + 2] = value >> 8;
+    return pos + 3;
+  }
+  buf[pos] = BININT;
+  buf[pos + 1] = value & 0xff;
+  buf[pos + 2] = (value >> 8) & 0xff;
+  buf[pos + 3] = (value >> 16) & 0xff;
+  buf[pos + 4] = value >>> 24;
+  return pos + 5;
+}
+
+/**
  * The value of an int that fits in 32 bits (a `bigint`, or an integral `number` other than `-0`
  * unless `exact`), or `NaN`.
  */
@@ -2388,6 +2472,15 @@ function isScalar(value: unknown): boolean {
   const type = typeof value;
   return type === "string" || type === "number" || type === "boolean" ||
     type === "bigint" || type === "undefined" || value === null;
+}
+
+/**
+ * Whether `value` is a `list` that `saveList` writes at once: a plain array of at most one batch
+ * of scalars. Such a value needs no frame of its own, nor one for the dict it is in.
+ */
+function isLeafList(value: unknown): boolean {
+  return Array.isArray(value) && value.constructor === Array &&
+    value.length <= BATCH && allLeaves(value);
 }
 
 /**
@@ -2530,12 +2623,45 @@ export class Encoder {
    * error's `path` says where (`value.models[2].fit`).
    */
   encode(value: unknown): Uint8Array<ArrayBuffer> {
+    return this.#encode(value, false);
+  }
+
+  /**
+   * Writes a value as a pickle into this encoder's own buffer and returns a view of it, which
+   * the next call on this encoder overwrites: for output that is written out (to a file, a
+   * socket, a hash) before the next value. It saves what {@linkcode encode} pays for a new
+   * buffer on every call: writing an 8 MB numpy array into memory that was written before takes
+   * a third of the time (the system maps and zeroes fresh pages on their first write). Buffers
+   * up to 16 MiB are kept between calls; `view.slice()` makes a copy to keep.
+   *
+   * @example Pickles written out one after the other from one buffer
+   * ```ts
+   * import { Encoder } from "./encode.ts";
+   * const encoder = new Encoder({ protocol: 5 });
+   * const sizes: number[] = [];
+   * for (const value of [[1, 2], [3, 4]]) {
+   *   const view = encoder.encodeShared(value);
+   *   sizes.push(view.length); // or `await file.write(view)`
+   * }
+   * console.log(sizes); // [ 20, 20 ]
+   * ```
+   *
+   * @param value The value; see {@linkcode encode} for the mapping.
+   * @returns The pickle, valid until the next call on this encoder.
+   * @throws {PicklingError} When the value (or a value inside it) has no pickle form; the
+   * error's `path` says where (`value.models[2].fit`).
+   */
+  encodeShared(value: unknown): Uint8Array<ArrayBuffer> {
+    return this.#encode(value, true);
+  }
+
+  #encode(value: unknown, shared: boolean): Uint8Array<ArrayBuffer> {
     if (this.#machine.busy) {
       throw new Error(
         "This Encoder is already encoding: a bufferCallback must use another Encoder",
       );
     }
-    return this.#machine.encode(value);
+    return this.#machine.encode(value, shared);
   }
 }
 
@@ -2577,7 +2703,7 @@ export function encode(
   options: EncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
   if (options.bufferCallback !== undefined) {
-    return new Machine(options).encode(value);
+    return new Machine(options).encode(value, false);
   }
   const key = `${options.protocol ?? 4}/${options.exact ?? false}/${
     options.fixImports ?? true
@@ -2589,5 +2715,5 @@ export function encode(
   } else if (machine.busy) {
     machine = new Machine(options);
   }
-  return machine.encode(value);
+  return machine.encode(value, false);
 }

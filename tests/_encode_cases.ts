@@ -235,6 +235,40 @@ export const ENCODE_CASES: EncodeCase[] = [
       "(lambda ks: [[i, ks[i % 7]] for i in range(100000)])(['k%d' % j for j in range(7)])",
   },
   {
+    name: "runs of ints span frames and stop at other values",
+    js: () =>
+      range(60000).map((i) =>
+        i % 9973 === 0
+          ? 2 ** 40 + i
+          : i % 7919 === 0
+          ? BigInt(-i) * 3n
+          : i % 5003 === 0
+          ? null
+          : i % 3 === 0
+          ? BigInt(i * 37 - 100000)
+          : i * 37 - 100000
+      ),
+    py:
+      "[2**40 + i if i % 9973 == 0 else -i * 3 if i % 7919 == 0 else None if i % 5003 == 0 " +
+      "else i * 37 - 100000 for i in range(60000)]",
+  },
+  {
+    name: "runs of floats span frames and stop at ints",
+    js: () =>
+      range(30000).map((i) =>
+        i % 4999 === 0
+          ? i
+          : i % 7001 === 0
+          ? -0
+          : i % 9001 === 0
+          ? "x"
+          : i / 8 + 0.0625
+      ),
+    py:
+      "[i if i % 4999 == 0 else -0.0 if i % 7001 == 0 else 'x' if i % 9001 == 0 " +
+      "else i / 8 + 0.0625 for i in range(30000)]",
+  },
+  {
     name: "tuples",
     js: () =>
       Tuple.of<unknown>(

@@ -107,6 +107,34 @@ Deno.test("encode: an Encoder gives the same bytes as encode()", () => {
   }
 });
 
+Deno.test("encode: encodeShared returns the encoder's buffer, which the next call reuses", () => {
+  const encoder = new Encoder({ protocol: 5 });
+  const big = new NdArray(
+    new DType("f8", "<", 8),
+    [300_000],
+    "C",
+    new Float64Array(300_000).fill(1.5),
+  );
+  const values = [[1, 2.5, "x"], big, "é".repeat(100), big, []];
+  const kept = values.map((value) => encoder.encode(value));
+  let previous: Uint8Array | null = null;
+  for (const value of values) {
+    const view = encoder.encodeShared(value);
+    assert.deepEqual(view, encode(value, { protocol: 5 }));
+    if (previous !== null) assert.equal(view.buffer, previous.buffer);
+    previous = view;
+  }
+  // What encode() returned is the caller's, whatever the encoder wrote since.
+  values.forEach((value, i) =>
+    assert.deepEqual(kept[i], encode(value, { protocol: 5 }))
+  );
+  // A view of more than the kept maximum (16 MiB) is the caller's too.
+  const huge = new Uint8Array(17 * 1024 * 1024).fill(9);
+  const hugeView = encoder.encodeShared(huge);
+  encoder.encodeShared([1]);
+  assert.equal(hugeView[hugeView.length - 3], 9); // then MEMOIZE, STOP
+});
+
 Deno.test("encode: a million levels of nesting do not overflow the stack", () => {
   let value: unknown = [];
   for (let i = 0; i < 1_000_000; i++) value = [value];
@@ -150,6 +178,30 @@ Deno.test("encode: large bytes are written once, outside frames", () => {
   assert.equal(hex(bytes.subarray(0, 9)), "80 04 5d 94 42 40 0d 03 00");
   assert.equal(bytes.length, 9 + payload.length + 3);
   assert.deepEqual(bytes.subarray(9, 9 + payload.length), payload);
+});
+
+Deno.test("encode: protocol 2 bytes are their Latin-1 text in UTF-8, at any offset and length", () => {
+  const latin1 = (data: Uint8Array) =>
+    new TextEncoder().encode(String.fromCharCode(...data));
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 2, maxLength: 300 }),
+      fc.nat(7),
+      (array, skip) => {
+        const data = array.subarray(Math.min(skip, array.length - 2));
+        const bytes = encode(data, { protocol: 2 });
+        // PROTO 2, GLOBAL '_codecs\nencode\n', BINPUT 0, BINUNICODE n <text>, BINPUT 1, …
+        const text = latin1(data);
+        assert.equal(bytes[20], 0x58);
+        assert.equal(
+          new DataView(bytes.buffer).getUint32(21, true),
+          text.length,
+        );
+        assert.deepEqual(bytes.subarray(25, 25 + text.length), text);
+        assert.equal(bytes[25 + text.length], 0x71);
+      },
+    ),
+  );
 });
 
 Deno.test("encode: dates Python would refuse are refused", () => {
