@@ -2,7 +2,8 @@
  * The codec against its peers on the standard pickle datasets (`../shared/bench/datasets.py`,
  * generated once into `bench/data/`): this module's `decode()` vs npm `pickleparser` vs
  * CPython's C `pickle.loads` (the same bytes, timed in a Python subprocess) vs `JSON.parse` of
- * the JSON twin, and `encode()` vs CPython's `pickle.dumps` vs `JSON.stringify`. Every decoded
+ * the JSON twin, and `encode()` (and `Encoder.encodeShared()`, which writes into a buffer the
+ * encoder reuses) vs CPython's `pickle.dumps` vs `JSON.stringify`. Every decoded
  * result is checked against the dataset manifest. At the end one table of best times and
  * ratios is printed, with the wasm module's size and the codec's cold start.
  *
@@ -11,7 +12,7 @@
 
 // deno-lint-ignore no-import-prefix -- a peer measured by the benchmark only, not a dependency
 import { Parser } from "npm:pickleparser@0.2.1";
-import { decode, encode, NdArray } from "../codec/mod.ts";
+import { decode, encode, Encoder, NdArray } from "../codec/mod.ts";
 import { wasmBytes } from "../codec/wasm.ts";
 import { pythonPath } from "../tests/_python.ts";
 import { coldStarts } from "./_cold_start.ts";
@@ -253,6 +254,18 @@ if (manifest !== null) {
           () => encode(exactValue, { protocol, exact: true }),
         ),
     });
+    const encoder = new Encoder({ protocol, exact: true });
+    Deno.bench({
+      name: `Encoder.encodeShared ${name}`,
+      group: `encode ${name}`,
+      n: 10,
+      warmup: 3,
+      fn: () =>
+        void timed(
+          `encodeShared ${row.file}`,
+          () => encoder.encodeShared(exactValue),
+        ),
+    });
     if (row.peers) {
       const theirs = quietly(() => parser.parse(bytes));
       const theirsWrong = verify(theirs, check);
@@ -310,8 +323,8 @@ if (manifest !== null) {
     const lines = [
       `CPython ${manifest.python} (datasets), ${Deno.version.deno} (Deno); best times in ms`,
       "",
-      "| dataset | pickle MB | decode | CPython loads | pickleparser | JSON.parse | decode ÷ CPython | pickleparser ÷ decode | encode | CPython dumps | JSON.stringify | encode ÷ CPython | encode = CPython bytes |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| dataset | pickle MB | decode | CPython loads | pickleparser | JSON.parse | decode ÷ CPython | pickleparser ÷ decode | encode | encodeShared | CPython dumps | JSON.stringify | encode ÷ CPython | encode = CPython bytes |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ];
     for (const row of rows) {
       const decodeMs = ms(`decode ${row.file}`);
@@ -329,9 +342,9 @@ if (manifest !== null) {
           fmt(ms(`JSON.parse ${row.file}`))
         } | ${ratio(decodeMs, loads)} | ${ratio(pp, decodeMs)} | ${
           fmt(encodeMs)
-        } | ${fmt(dumps)} | ${fmt(ms(`JSON.stringify ${row.file}`))} | ${
-          ratio(encodeMs, dumps)
-        } | ${row.identical ? "yes" : "no"} |`,
+        } | ${fmt(ms(`encodeShared ${row.file}`))} | ${fmt(dumps)} | ${
+          fmt(ms(`JSON.stringify ${row.file}`))
+        } | ${ratio(encodeMs, dumps)} | ${row.identical ? "yes" : "no"} |`,
       );
     }
     lines.push(
