@@ -45,6 +45,12 @@ pub const NEXT_BUFFER: i32 = 40;
 pub const READONLY_BUFFER: i32 = 41;
 pub const PROTO: i32 = 42;
 pub const INT64: i32 = 43;
+pub const INT32S: i32 = 44;
+pub const FLOATS: i32 = 45;
+pub const GETS: i32 = 46;
+pub const APPEND_INT32S: i32 = 47;
+pub const APPEND_FLOATS: i32 = 48;
+pub const APPEND_GETS: i32 = 49;
 
 /// Integers with a magnitude up to this travel as exact `f64` values (`INT_F64`).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
