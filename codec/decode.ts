@@ -549,14 +549,14 @@ function appendBigInts(
 
 function appendFloats(
   list: unknown[],
-  floats: Float64Array,
+  floats: DataView,
   from: number,
   count: number,
 ): void {
   const start = list.length - from;
   list.length = start + from + count;
   for (let i = from, end = from + count; i < end; i++) {
-    list[start + i] = floats[i];
+    list[start + i] = floats.getFloat64(8 * i);
   }
 }
 
@@ -566,14 +566,14 @@ function appendFloats(
  */
 function appendExactFloats(
   list: unknown[],
-  floats: Float64Array,
+  floats: DataView,
   from: number,
   count: number,
 ): void {
   const start = list.length - from;
   list.length = start + from + count;
   for (let i = from, end = from + count; i < end; i++) {
-    list[start + i] = floats[i];
+    list[start + i] = floats.getFloat64(8 * i);
   }
 }
 
@@ -626,6 +626,8 @@ class Machine implements ReducerScope {
   #tape: Int32Array = new Int32Array(0);
   #floats: Float64Array = new Float64Array(0);
   #floatBits: BigInt64Array = new BigInt64Array(0);
+  /** The float stream's bytes: the slots of `FLOAT`, `FLOATS`, `APPEND_FLOATS` are big-endian. */
+  #floatBytes: DataView = new DataView(new ArrayBuffer(0));
   #units: Uint16Array = new Uint16Array(0);
   #arena: Uint8Array = new Uint8Array(0);
 
@@ -678,6 +680,7 @@ class Machine implements ReducerScope {
     this.#tape = new Int32Array(memory, block[1], block[2]);
     this.#floats = new Float64Array(memory, block[3], block[4]);
     this.#floatBits = new BigInt64Array(memory, block[3], block[4]);
+    this.#floatBytes = new DataView(memory, block[3], block[4] * 8);
     this.#units = new Uint16Array(memory, block[7], block[8]);
     this.#arena = new Uint8Array(memory, block[12], block[13]);
   }
@@ -698,6 +701,7 @@ class Machine implements ReducerScope {
     let tape = this.#tape;
     let floats = this.#floats;
     let floatBits = this.#floatBits;
+    let floatBytes = this.#floatBytes;
     let pc = 0;
     let fp = 0;
     let tp = 0;
@@ -742,7 +746,7 @@ class Machine implements ReducerScope {
           break;
         }
         case 8: // FLOAT
-          stack[sp++] = floats[fp++];
+          stack[sp++] = floatBytes.getFloat64(8 * fp++);
           break;
         case 9: { // STR
           const value = text.slice(tp, tp += tape[pc++]);
@@ -943,6 +947,7 @@ class Machine implements ReducerScope {
           tape = this.#tape;
           floats = this.#floats;
           floatBits = this.#floatBits;
+          floatBytes = this.#floatBytes;
           break;
         }
         case 39: { // EXT
@@ -958,6 +963,7 @@ class Machine implements ReducerScope {
           tape = this.#tape;
           floats = this.#floats;
           floatBits = this.#floatBits;
+          floatBytes = this.#floatBytes;
           break;
         }
         case 41: { // READONLY_BUFFER
@@ -988,7 +994,9 @@ class Machine implements ReducerScope {
         }
         case 45: { // FLOATS
           const count = tape[pc++];
-          for (let i = 0; i < count; i++) stack[sp++] = floats[fp++];
+          for (let i = 0; i < count; i++) {
+            stack[sp++] = floatBytes.getFloat64(8 * fp++);
+          }
           break;
         }
         case 46: { // GETS
@@ -1007,8 +1015,8 @@ class Machine implements ReducerScope {
         case 48: { // APPEND_FLOATS
           const count = tape[pc++];
           const list = stack[sp - 1] as unknown[];
-          if (exact) appendExactFloats(list, floats, fp, count);
-          else appendFloats(list, floats, fp, count);
+          if (exact) appendExactFloats(list, floatBytes, fp, count);
+          else appendFloats(list, floatBytes, fp, count);
           fp += count;
           break;
         }

@@ -781,7 +781,7 @@ impl Decoder {
     #[inline(always)]
     fn float_run(&mut self, items: &mut RunItems, deferrable: bool) -> Run {
         let first = match fixed(items.rest()) {
-            Some(bytes) => f64::from_be_bytes(bytes),
+            Some(bytes) => bytes,
             None => return Run::None,
         };
         items.used += 8;
@@ -797,11 +797,11 @@ impl Decoder {
         let floats = self.tape.floats.len();
         self.tape.words.extend_from_slice(&[tape::FLOATS, 0]);
         let mut values = core::mem::take(&mut self.tape.floats);
-        values.push(first);
+        values.push(f64::from_ne_bytes(first));
         while let Some((op::BINFLOAT, args)) = items.next() {
             match fixed(args) {
                 Some(bytes) => {
-                    values.push(f64::from_be_bytes(bytes));
+                    values.push(f64::from_ne_bytes(bytes));
                     items.used += 9;
                 }
                 None => break,
@@ -992,8 +992,7 @@ impl Decoder {
                 self.tape.op(tape::DUP);
             }
             op::BINFLOAT => {
-                let value = f64::from_be_bytes(cursor.array()?);
-                self.tape.float(value);
+                self.tape.float(cursor.array()?);
                 self.push_scalar(Kind::Float);
             }
             op::BININT => {
@@ -1267,7 +1266,7 @@ impl Decoder {
             op::FLOAT => {
                 let line = cursor.line()?;
                 let value = parse_float_text(line).map_err(|m| Halt::Fail(m.into()))?;
-                self.tape.float(value);
+                self.tape.float(value.to_be_bytes());
                 self.push_scalar(Kind::Float);
             }
             op::INT => self.load_int(cursor)?,

@@ -148,10 +148,13 @@ impl Tape {
         self.floats.push(f64::from_bits(value as u64));
     }
 
+    /// A float as the 8 big-endian bytes `BINFLOAT` writes, kept in that order: TypeScript reads
+    /// its slot through a big-endian `DataView` load (one instruction), where wasm has no byte
+    /// swap (a dozen shifts and masks per float).
     #[inline]
-    pub fn float(&mut self, value: f64) {
+    pub fn float(&mut self, big_endian: [u8; 8]) {
         self.words.push(FLOAT);
-        self.floats.push(value);
+        self.floats.push(f64::from_ne_bytes(big_endian));
     }
 
     /// A string already validated as UTF-8 without surrogates, of `units` UTF-16 code units.

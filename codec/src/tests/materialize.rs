@@ -268,7 +268,7 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                 )));
             }
             tape::FLOAT => {
-                stack.push(Value::Float(output.floats[r.float].to_bits()));
+                stack.push(Value::Float(float_bits(output.floats[r.float])));
                 r.float += 1;
             }
             tape::INT32S | tape::FLOATS | tape::GETS => {
@@ -478,13 +478,18 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
     panic!("the tape has no STOP");
 }
 
+/// The bits of a float slot of `FLOAT`, `FLOATS`, `APPEND_FLOATS`: its bytes are big-endian.
+fn float_bits(slot: f64) -> u64 {
+    u64::from_be_bytes(slot.to_ne_bytes())
+}
+
 /// The next value of a run instruction (`INT32S`, `APPEND_FLOATS`, …).
 fn run_item(code: i32, r: &mut Reader, memo: &[Option<Value>]) -> Value {
     match code {
         tape::INT32S | tape::APPEND_INT32S => Value::Int(hex_i64(i64::from(r.word()))),
         tape::FLOATS | tape::APPEND_FLOATS => {
             r.float += 1;
-            Value::Float(r.output.floats[r.float - 1].to_bits())
+            Value::Float(float_bits(r.output.floats[r.float - 1]))
         }
         _ => {
             let slot = r.count();
