@@ -798,13 +798,28 @@ impl Decoder {
         self.tape.words.extend_from_slice(&[tape::FLOATS, 0]);
         let mut values = core::mem::take(&mut self.tape.floats);
         values.push(f64::from_ne_bytes(first));
-        while let Some((op::BINFLOAT, args)) = items.next() {
-            match fixed(args) {
-                Some(bytes) => {
+        loop {
+            // Most items are read from a whole `BINFLOAT` of bytes, without the checks for a
+            // `FRAME` and the window's end (3.4 → 2.6 ms for 1e6 floats; the same for ints,
+            // whose opcode says their length, was slower).
+            if let Some(item) = items.args.get(items.used..items.used + 9) {
+                if item[0] == op::BINFLOAT {
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(&item[1..]);
                     values.push(f64::from_ne_bytes(bytes));
                     items.used += 9;
+                    continue;
                 }
-                None => break,
+            }
+            match items.next() {
+                Some((op::BINFLOAT, args)) => match fixed(args) {
+                    Some(bytes) => {
+                        values.push(f64::from_ne_bytes(bytes));
+                        items.used += 9;
+                    }
+                    None => break,
+                },
+                _ => break,
             }
         }
         self.tape.floats = values;
@@ -864,22 +879,42 @@ impl Decoder {
             size: 0,
             numeric: false,
         };
-        let mut add = |objects: &[Shape], entry: &Entry| {
-            if target.map_or(false, |target| entry.same_object(&target)) {
-                return;
-            }
-            let shape = shape_of(objects, entry);
-            children.depth = children.depth.max(shape.depth.saturating_add(1));
-            children.size = children.size.saturating_add(shape.size);
+        // The slot added last and the size it added: a run often repeats one reference.
+        let mut last: Option<(u32, u64)> = None;
+        let mut add = |objects: &[Shape], slot: u32, entry: &Entry| {
+            let added = match last {
+                Some((last_slot, added)) if last_slot == slot => added,
+                _ if target.map_or(false, |target| entry.same_object(&target)) => 0,
+                _ => {
+                    let shape = shape_of(objects, entry);
+                    children.depth = children.depth.max(shape.depth.saturating_add(1));
+                    shape.size
+                }
+            };
+            children.size = children.size.saturating_add(added);
+            last = Some((slot, added));
         };
-        add(&self.objects, &entry);
+        add(&self.objects, first, &entry);
         let header = self.tape.words.len();
         let mut words = core::mem::take(&mut self.tape.words);
         words.extend_from_slice(&[tape::GETS, 0, first as i32]);
-        while let Some((next, args)) = items.next() {
-            match self.memo_ref(next, args) {
+        loop {
+            // Most items are a whole `BINGET`, read without the checks for a `FRAME` and the
+            // window's end.
+            if let Some(&[op::BINGET, key]) = items.args.get(items.used..items.used + 2) {
+                if let Some((slot, entry)) = self.memo_lookup(u64::from(key)) {
+                    add(&self.objects, slot, &entry);
+                    words.push(slot as i32);
+                    items.used += 2;
+                    continue;
+                }
+            }
+            match items
+                .next()
+                .and_then(|(next, args)| self.memo_ref(next, args))
+            {
                 Some((slot, entry, len)) => {
-                    add(&self.objects, &entry);
+                    add(&self.objects, slot, &entry);
                     words.push(slot as i32);
                     items.used += 1 + len;
                 }
