@@ -591,6 +591,29 @@ function appendSlots(
   }
 }
 
+/**
+ * Appends `count` strings of `text` from `at` on to a list, memoizing each: their lengths and
+ * memo slots are the pairs of `tape` from `from` on. Returns where the text continues.
+ */
+function appendStrings(
+  list: unknown[],
+  memo: unknown[],
+  text: string,
+  at: number,
+  tape: Int32Array,
+  from: number,
+  count: number,
+): number {
+  const start = list.length;
+  list.length = start + count;
+  for (let i = 0; i < count; i++) {
+    const value = text.slice(at, at += tape[from + 2 * i]);
+    memo[tape[from + 2 * i + 1]] = value;
+    list[start + i] = value;
+  }
+  return at;
+}
+
 function demote(value: bigint): number | bigint {
   const small = Number(value);
   return Number.isSafeInteger(small) ? small : value;
@@ -1024,6 +1047,13 @@ class Machine implements ReducerScope {
           const count = tape[pc++];
           appendSlots(stack[sp - 1] as unknown[], memo, tape, pc, count);
           pc += count;
+          break;
+        }
+        case 50: { // APPEND_STRS
+          const count = tape[pc++];
+          const list = stack[sp - 1] as unknown[];
+          tp = appendStrings(list, memo, text, tp, tape, pc, count);
+          pc += 2 * count;
           break;
         }
         default:

@@ -714,8 +714,81 @@ impl Decoder {
             op::BININT1 | op::BININT2 | op::BININT => self.int_run(opcode, &mut items, deferrable),
             op::BINFLOAT => self.float_run(&mut items, deferrable),
             op::BINGET | op::LONG_BINGET => self.get_run(opcode, &mut items, deferrable),
+            op::SHORT_BINUNICODE | op::BINUNICODE => self.str_run(opcode, &mut items),
             _ => Run::None,
         }
+    }
+
+    /// A run of memoized strings: `SHORT_BINUNICODE` or `BINUNICODE` of text without
+    /// surrogates, each followed by `MEMOIZE` (what CPython writes for a list of str from
+    /// protocol 4 on). Written as `STR`, `PUT` pairs, which the run's `APPENDS` rewrites in place
+    /// into one `APPEND_STRS`. Its memo entries are made as it goes, so it is never left to the
+    /// next window: a run the window cuts is pushed.
+    #[inline(always)]
+    fn str_run(&mut self, first: u8, items: &mut RunItems) -> Run {
+        let header = self.tape.words.len();
+        let mut count = 0usize;
+        let mut next = Some((first, items.args));
+        while let Some((opcode, rest)) = next {
+            // Where this item's arguments start in `items.args`.
+            let base = items.args.len() - rest.len();
+            let (len, size): (usize, usize) = match opcode {
+                op::SHORT_BINUNICODE => match rest.first() {
+                    Some(&len) => (usize::from(len), 1),
+                    None => break,
+                },
+                op::BINUNICODE => match fixed(rest) {
+                    Some(len) => (u32::from_le_bytes(len) as usize, 4),
+                    None => break,
+                },
+                _ => break,
+            };
+            let end = match size.checked_add(len) {
+                Some(end) => end,
+                None => break,
+            };
+            let utf8 = match (rest.get(size..end), rest.get(end)) {
+                (Some(utf8), Some(&op::MEMOIZE)) => utf8,
+                _ => break,
+            };
+            let key = u64::from(self.memo.len());
+            let units = match text::utf8_units(utf8) {
+                Some(units) if !self.memo_full(key) => units,
+                _ => break,
+            };
+            self.tape.str_utf8(utf8, units);
+            let slot = self.memo_store_value(key, Entry::scalar(Kind::Str));
+            self.tape.op_count(tape::PUT, slot as usize);
+            items.used = base + end + 1;
+            count += 1;
+            next = items.next();
+        }
+        if count == 0 {
+            return Run::None;
+        }
+        let used = items.used;
+        let children = Shape {
+            depth: 1,
+            size: count as u64,
+            numeric: false,
+        };
+        if items.args.get(used) == Some(&op::APPENDS) && self.append_run(children) {
+            // `STR u PUT s` × count becomes `APPEND_STRS count (u s) × count`, in place.
+            let words = &mut self.tape.words;
+            for i in 0..count {
+                let from = header + 4 * i;
+                words[header + 2 + 2 * i] = words[from + 1];
+                words[header + 3 + 2 * i] = words[from + 3];
+            }
+            words[header] = tape::APPEND_STRS;
+            words[header + 1] = count as i32;
+            words.truncate(header + 2 + 2 * count);
+            items.used = used + 1;
+            return Run::Read(items.used);
+        }
+        let height = self.stack.len() + count;
+        self.stack.resize(height, Entry::scalar(Kind::Str));
+        Run::Read(used)
     }
 
     /// A run of `BININT1`, `BININT2`, `BININT`.
@@ -1568,7 +1641,14 @@ impl Decoder {
             Some(entry) => *entry,
             None => return,
         };
-        let slot = match self.memo.get(key) {
+        let slot = self.memo_store_value(key, entry);
+        self.tape.op_count(tape::PUT, slot as usize);
+    }
+
+    /// Stores `entry` under `key`; returns its slot.
+    #[inline(always)]
+    fn memo_store_value(&mut self, key: u64, entry: Entry) -> u32 {
+        match self.memo.get(key) {
             Some(slot) => {
                 if let Some(value) = self.memo_values.get_mut(slot as usize) {
                     *value = entry;
@@ -1579,8 +1659,7 @@ impl Decoder {
                 self.memo_values.push(entry);
                 self.memo.insert_new(key)
             }
-        };
-        self.tape.op_count(tape::PUT, slot as usize);
+        }
     }
 
     #[inline]
@@ -1729,7 +1808,14 @@ fn fixed<const N: usize>(args: &[u8]) -> Option<[u8; N]> {
 fn starts_run(opcode: u8) -> bool {
     matches!(
         opcode,
-        op::BININT1 | op::BININT2 | op::BININT | op::BINFLOAT | op::BINGET | op::LONG_BINGET
+        op::BININT1
+            | op::BININT2
+            | op::BININT
+            | op::BINFLOAT
+            | op::BINGET
+            | op::LONG_BINGET
+            | op::SHORT_BINUNICODE
+            | op::BINUNICODE
     )
 }
 

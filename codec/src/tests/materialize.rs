@@ -34,6 +34,15 @@ impl Output {
         let mut at = 0;
         while at < self.words.len() {
             let code = self.words[at];
+            if code == tape::APPEND_STRS {
+                let n = self.words[at + 1] as usize;
+                for pair in self.words[at + 2..at + 2 + 2 * n].chunks(2) {
+                    words.extend_from_slice(&[tape::STR, pair[0], tape::PUT, pair[1]]);
+                }
+                words.extend_from_slice(&[tape::APPENDS, n as i32]);
+                at += 2 + 2 * n;
+                continue;
+            }
             let (single, append) = match code {
                 tape::INT32S => (tape::INT32, false),
                 tape::FLOATS => (tape::FLOAT, false),
@@ -277,6 +286,25 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                 for _ in 0..n {
                     let value = run_item(code, &mut r, &memo);
                     stack.push(value);
+                }
+            }
+            tape::APPEND_STRS => {
+                let n = r.count();
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let units = r.count();
+                    let value = Value::Str(r.text(units));
+                    let slot = r.count();
+                    assert!(slot <= memo.len(), "memo slots are dense");
+                    if slot == memo.len() {
+                        memo.push(None);
+                    }
+                    memo[slot] = Some(value.clone());
+                    items.push(value);
+                }
+                match stack.last().expect("APPEND target") {
+                    Value::List(list) => list.borrow_mut().extend(items),
+                    _ => panic!("a run appended to a value that is no list"),
                 }
             }
             tape::APPEND_INT32S | tape::APPEND_FLOATS | tape::APPEND_GETS => {

@@ -531,6 +531,26 @@ fn a_batch_is_one_instruction_into_its_list() {
         words_of(b"\x80\x04]\x94(h\x00h\x00e."),
         [EMPTY_LIST, PUT, 0, APPEND_GETS, 2, 0, 0, STOP]
     );
+    // Memoized strings: STR and PUT pairs, rewritten into one instruction by the APPENDS.
+    assert_eq!(
+        words_of(b"\x80\x04](\x8c\x02ab\x94\x8c\x01c\x94e\x8c\x01d\x94\x86."),
+        [
+            EMPTY_LIST,
+            APPEND_STRS,
+            2,
+            2,
+            0,
+            1,
+            1,
+            STR,
+            1,
+            PUT,
+            2,
+            TUPLE,
+            2,
+            STOP
+        ]
+    );
     // Without its APPENDS a run is pushed; a run of one is the value alone.
     assert_eq!(
         words_of(b"\x80\x04(K\x01K\x02tK\x03\x86."),
