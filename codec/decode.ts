@@ -614,6 +614,30 @@ function appendStrings(
   return at;
 }
 
+/**
+ * Sets `pairs` keys and values, strings of `text` from `at` on, in a dict, memoizing each: their
+ * lengths and memo slots are the pairs of `tape` from `from` on. Returns where the text
+ * continues.
+ */
+function setStrings(
+  dict: Map<unknown, unknown>,
+  memo: unknown[],
+  text: string,
+  at: number,
+  tape: Int32Array,
+  from: number,
+  pairs: number,
+): number {
+  for (let i = from, end = from + 4 * pairs; i < end; i += 4) {
+    const key = text.slice(at, at += tape[i]);
+    memo[tape[i + 1]] = key;
+    const value = text.slice(at, at += tape[i + 2]);
+    memo[tape[i + 3]] = value;
+    dict.set(key, value);
+  }
+  return at;
+}
+
 function demote(value: bigint): number | bigint {
   const small = Number(value);
   return Number.isSafeInteger(small) ? small : value;
@@ -1054,6 +1078,13 @@ class Machine implements ReducerScope {
           const list = stack[sp - 1] as unknown[];
           tp = appendStrings(list, memo, text, tp, tape, pc, count);
           pc += 2 * count;
+          break;
+        }
+        case 51: { // SETITEMS_STRS
+          const pairs = tape[pc++];
+          const dict = stack[sp - 1] as Map<unknown, unknown>;
+          tp = setStrings(dict, memo, text, tp, tape, pc, pairs);
+          pc += 4 * pairs;
           break;
         }
         default:

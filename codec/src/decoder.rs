@@ -772,16 +772,23 @@ impl Decoder {
             size: count as u64,
             numeric: false,
         };
-        if items.args.get(used) == Some(&op::APPENDS) && self.append_run(children) {
-            // `STR u PUT s` × count becomes `APPEND_STRS count (u s) × count`, in place.
+        let code = match items.args.get(used) {
+            Some(&op::APPENDS) if self.append_run(children) => Some((tape::APPEND_STRS, count)),
+            Some(&op::SETITEMS) if count % 2 == 0 && self.extend_run(Kind::Dict, children) => {
+                Some((tape::SETITEMS_STRS, count / 2))
+            }
+            _ => None,
+        };
+        if let Some((code, n)) = code {
+            // `STR u PUT s` × count becomes `code n (u s) × count`, in place.
             let words = &mut self.tape.words;
             for i in 0..count {
                 let from = header + 4 * i;
                 words[header + 2 + 2 * i] = words[from + 1];
                 words[header + 3 + 2 * i] = words[from + 3];
             }
-            words[header] = tape::APPEND_STRS;
-            words[header + 1] = count as i32;
+            words[header] = code;
+            words[header + 1] = n as i32;
             words.truncate(header + 2 + 2 * count);
             items.used = used + 1;
             return Run::Read(items.used);
@@ -1043,6 +1050,13 @@ impl Decoder {
     /// is wrong).
     #[inline(always)]
     fn append_run(&mut self, children: Shape) -> bool {
+        self.extend_run(Kind::List, children)
+    }
+
+    /// [`Decoder::append_run`] for a `kind` of target: a list for `APPENDS`, a dict for the
+    /// `SETITEMS` of a run of strings (which are keys Python can hash).
+    #[inline(always)]
+    fn extend_run(&mut self, kind: Kind, children: Shape) -> bool {
         let start = self.stack.len();
         if self.marks.last() != Some(&start) {
             return false;
@@ -1052,7 +1066,7 @@ impl Decoder {
             None => 0,
         };
         let target = match self.stack.last() {
-            Some(&target) if start > fence && target.kind == Kind::List => target,
+            Some(&target) if start > fence && target.kind == kind => target,
             _ => return false,
         };
         let mut shape = shape_of(&self.objects, &target);

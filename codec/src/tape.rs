@@ -52,6 +52,7 @@ pub const APPEND_INT32S: i32 = 47;
 pub const APPEND_FLOATS: i32 = 48;
 pub const APPEND_GETS: i32 = 49;
 pub const APPEND_STRS: i32 = 50;
+pub const SETITEMS_STRS: i32 = 51;
 
 /// Integers with a magnitude up to this travel as exact `f64` values (`INT_F64`).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;

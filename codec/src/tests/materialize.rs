@@ -34,13 +34,19 @@ impl Output {
         let mut at = 0;
         while at < self.words.len() {
             let code = self.words[at];
-            if code == tape::APPEND_STRS {
+            if code == tape::APPEND_STRS || code == tape::SETITEMS_STRS {
                 let n = self.words[at + 1] as usize;
-                for pair in self.words[at + 2..at + 2 + 2 * n].chunks(2) {
+                let strings = if code == tape::APPEND_STRS { n } else { 2 * n };
+                for pair in self.words[at + 2..at + 2 + 2 * strings].chunks(2) {
                     words.extend_from_slice(&[tape::STR, pair[0], tape::PUT, pair[1]]);
                 }
-                words.extend_from_slice(&[tape::APPENDS, n as i32]);
-                at += 2 + 2 * n;
+                let consumer = if code == tape::APPEND_STRS {
+                    tape::APPENDS
+                } else {
+                    tape::SETITEMS
+                };
+                words.extend_from_slice(&[consumer, n as i32]);
+                at += 2 + 2 * strings;
                 continue;
             }
             let (single, append) = match code {
@@ -288,10 +294,11 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                     stack.push(value);
                 }
             }
-            tape::APPEND_STRS => {
+            tape::APPEND_STRS | tape::SETITEMS_STRS => {
                 let n = r.count();
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
+                let strings = if code == tape::APPEND_STRS { n } else { 2 * n };
+                let mut items = Vec::with_capacity(strings);
+                for _ in 0..strings {
                     let units = r.count();
                     let value = Value::Str(r.text(units));
                     let slot = r.count();
@@ -302,9 +309,16 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                     memo[slot] = Some(value.clone());
                     items.push(value);
                 }
-                match stack.last().expect("APPEND target") {
-                    Value::List(list) => list.borrow_mut().extend(items),
-                    _ => panic!("a run appended to a value that is no list"),
+                match stack.last().expect("run target") {
+                    Value::List(list) if code == tape::APPEND_STRS => {
+                        list.borrow_mut().extend(items)
+                    }
+                    Value::Dict(dict) if code == tape::SETITEMS_STRS => {
+                        for pair in items.chunks(2) {
+                            set_item(&mut dict.borrow_mut(), pair[0].clone(), pair[1].clone());
+                        }
+                    }
+                    _ => panic!("a run of strings added to a value of another kind"),
                 }
             }
             tape::APPEND_INT32S | tape::APPEND_FLOATS | tape::APPEND_GETS => {

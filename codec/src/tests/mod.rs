@@ -551,6 +551,11 @@ fn a_batch_is_one_instruction_into_its_list() {
             STOP
         ]
     );
+    // A dict's string keys and values: one instruction into the dict.
+    assert_eq!(
+        words_of(b"\x80\x04}\x94(\x8c\x01a\x94\x8c\x01b\x94u."),
+        [EMPTY_DICT, PUT, 0, SETITEMS_STRS, 1, 1, 1, 1, 2, STOP]
+    );
     // Without its APPENDS a run is pushed; a run of one is the value alone.
     assert_eq!(
         words_of(b"\x80\x04(K\x01K\x02tK\x03\x86."),
