@@ -402,6 +402,8 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
       settings.maxNodes ?? Math.max(1e8, data.length),
     );
     let need = 0;
+    // A copy of the result block: the memory may grow (and its views go empty) during a step.
+    const block = new Float64Array(14);
     for (;;) {
       const length = Math.min(
         Math.max(settings.windowSize, need),
@@ -417,7 +419,7 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
         data.subarray(offset, offset + length),
       );
       const status = codec.lsa_decoder_step(handle, windowPtr, length, offset);
-      const block = Array.from(
+      block.set(
         new Float64Array(
           codec.memory.buffer,
           codec.lsa_decoder_result(handle),
@@ -483,6 +485,159 @@ function unitsText(units: Uint16Array, start: number, count: number): string {
   return text;
 }
 
+// Every store into a list or tuple is in a small function of its own, outside `Machine.run`: a
+// store site that every kind of list passes through goes megamorphic in a process that decodes
+// different data, and a map it has not seen deoptimizes the function it is in; recompiling
+// `run` costs milliseconds, recompiling one of these almost nothing. Runs of one kind of value
+// have functions of their own, so that their sites stay monomorphic. A list grows once per run
+// and is filled by index (`push` cost 10 ns a float here, this 3–4).
+
+/** A tuple of the stack's `[from, end)`. */
+function tupleOf(stack: unknown[], from: number, end: number): Tuple {
+  const tuple = new Tuple(end - from);
+  for (let i = from; i < end; i++) tuple[i - from] = stack[i];
+  return tuple;
+}
+
+/** Appends the stack's `[from, end)` to a list. */
+function appendValues(
+  list: unknown[],
+  stack: unknown[],
+  from: number,
+  end: number,
+): void {
+  const start = list.length - from;
+  list.length = start + end;
+  let numbers = true;
+  for (let i = from; i < end && numbers; i++) {
+    numbers = typeof stack[i] === "number";
+  }
+  // Numbers get a store of their own: V8's store caches remember that this one made lists of
+  // strings generic and would box every float of a list of floats as well.
+  if (numbers) {
+    for (let i = from; i < end; i++) list[start + i] = stack[i] as number;
+  } else {
+    for (let i = from; i < end; i++) list[start + i] = stack[i];
+  }
+}
+
+function appendInts(
+  list: unknown[],
+  tape: Int32Array,
+  from: number,
+  count: number,
+): void {
+  const start = list.length - from;
+  list.length = start + from + count;
+  for (let i = from, end = from + count; i < end; i++) {
+    list[start + i] = tape[i];
+  }
+}
+
+function appendBigInts(
+  list: unknown[],
+  tape: Int32Array,
+  from: number,
+  count: number,
+): void {
+  const start = list.length - from;
+  list.length = start + from + count;
+  for (let i = from, end = from + count; i < end; i++) {
+    list[start + i] = BigInt(tape[i]);
+  }
+}
+
+function appendFloats(
+  list: unknown[],
+  floats: DataView,
+  from: number,
+  count: number,
+): void {
+  const start = list.length - from;
+  list.length = start + from + count;
+  for (let i = from, end = from + count; i < end; i++) {
+    list[start + i] = floats.getFloat64(8 * i);
+  }
+}
+
+/**
+ * `appendFloats` for `exact` decodes, whose lists of numbers hold `bigint`s: a list of objects
+ * seen by `appendFloats`' store would make it box the floats of every later list.
+ */
+function appendExactFloats(
+  list: unknown[],
+  floats: DataView,
+  from: number,
+  count: number,
+): void {
+  const start = list.length - from;
+  list.length = start + from + count;
+  for (let i = from, end = from + count; i < end; i++) {
+    list[start + i] = floats.getFloat64(8 * i);
+  }
+}
+
+function appendSlots(
+  list: unknown[],
+  memo: unknown[],
+  tape: Int32Array,
+  from: number,
+  count: number,
+): void {
+  const start = list.length - from;
+  list.length = start + from + count;
+  for (let i = from, end = from + count; i < end; i++) {
+    list[start + i] = memo[tape[i]];
+  }
+}
+
+/**
+ * Appends `count` strings of `text` from `at` on to a list, memoizing each: their lengths and
+ * memo slots are the pairs of `tape` from `from` on. Returns where the text continues.
+ */
+function appendStrings(
+  list: unknown[],
+  memo: unknown[],
+  text: string,
+  at: number,
+  tape: Int32Array,
+  from: number,
+  count: number,
+): number {
+  const start = list.length;
+  list.length = start + count;
+  for (let i = 0; i < count; i++) {
+    const value = text.slice(at, at += tape[from + 2 * i]);
+    memo[tape[from + 2 * i + 1]] = value;
+    list[start + i] = value;
+  }
+  return at;
+}
+
+/**
+ * Sets `pairs` keys and values, strings of `text` from `at` on, in a dict, memoizing each: their
+ * lengths and memo slots are the pairs of `tape` from `from` on. Returns where the text
+ * continues.
+ */
+function setStrings(
+  dict: Map<unknown, unknown>,
+  memo: unknown[],
+  text: string,
+  at: number,
+  tape: Int32Array,
+  from: number,
+  pairs: number,
+): number {
+  for (let i = from, end = from + 4 * pairs; i < end; i += 4) {
+    const key = text.slice(at, at += tape[i]);
+    memo[tape[i + 1]] = key;
+    const value = text.slice(at, at += tape[i + 2]);
+    memo[tape[i + 3]] = value;
+    dict.set(key, value);
+  }
+  return at;
+}
+
 function demote(value: bigint): number | bigint {
   const small = Number(value);
   return Number.isSafeInteger(small) ? small : value;
@@ -518,6 +673,8 @@ class Machine implements ReducerScope {
   #tape: Int32Array = new Int32Array(0);
   #floats: Float64Array = new Float64Array(0);
   #floatBits: BigInt64Array = new BigInt64Array(0);
+  /** The float stream's bytes: the slots of `FLOAT`, `FLOATS`, `APPEND_FLOATS` are big-endian. */
+  #floatBytes: DataView = new DataView(new ArrayBuffer(0));
   #units: Uint16Array = new Uint16Array(0);
   #arena: Uint8Array = new Uint8Array(0);
 
@@ -565,17 +722,18 @@ class Machine implements ReducerScope {
   }
 
   /** Views of one step's streams; made again after user code, which may grow the memory. */
-  #view(codec: CodecExports, block: readonly number[]): void {
+  #view(codec: CodecExports, block: Float64Array): void {
     const memory = codec.memory.buffer;
     this.#tape = new Int32Array(memory, block[1], block[2]);
     this.#floats = new Float64Array(memory, block[3], block[4]);
     this.#floatBits = new BigInt64Array(memory, block[3], block[4]);
+    this.#floatBytes = new DataView(memory, block[3], block[4] * 8);
     this.#units = new Uint16Array(memory, block[7], block[8]);
     this.#arena = new Uint8Array(memory, block[12], block[13]);
   }
 
   /** Executes one step's tape. */
-  run(codec: CodecExports, block: readonly number[], from: number): void {
+  run(codec: CodecExports, block: Float64Array, from: number): void {
     this.#from = from;
     this.#view(codec, block);
     const text = block[6] === 0 ? "" : textDecoder.decode(
@@ -590,13 +748,12 @@ class Machine implements ReducerScope {
     let tape = this.#tape;
     let floats = this.#floats;
     let floatBits = this.#floatBits;
+    let floatBytes = this.#floatBytes;
     let pc = 0;
     let fp = 0;
     let tp = 0;
     let up = 0;
     let bp = 0;
-    // Where the last look for a batch of numbers ended without one, so no run is scanned twice.
-    let plainFrom = 0;
     const end = tape.length;
     while (pc < end) {
       const op = tape[pc++];
@@ -613,30 +770,9 @@ class Machine implements ReducerScope {
         case 3: // FALSE
           stack[sp++] = false;
           break;
-        case 4: { // INT32
-          // A list's batch of small ints (`INT32 v`… `APPENDS n`) goes straight into the list.
-          if (pc >= plainFrom && tape[pc + 1] === 4) {
-            let run = pc + 1;
-            while (run < end && tape[run] === 4) run += 2;
-            const count = (run - pc + 1) >> 1;
-            const target = stack[sp - 1];
-            if (
-              tape[run] === 22 && tape[run + 1] === count &&
-              Array.isArray(target) && target.constructor === Array
-            ) {
-              let into = target.length;
-              target.length = into + count;
-              for (let at = pc; at < run; at += 2) {
-                target[into++] = exact ? BigInt(tape[at]) : tape[at];
-              }
-              pc = run + 2;
-              break;
-            }
-            plainFrom = run;
-          }
+        case 4: // INT32
           stack[sp++] = exact ? BigInt(tape[pc++]) : tape[pc++];
           break;
-        }
         case 5: { // INT_F64
           const value = floats[fp++];
           stack[sp++] = exact ? BigInt(value) : value;
@@ -656,28 +792,9 @@ class Machine implements ReducerScope {
           stack[sp++] = exact ? value : demote(value);
           break;
         }
-        case 8: { // FLOAT
-          // A list's batch of floats (`FLOAT`… `APPENDS n`) goes straight into the list.
-          if (pc >= plainFrom && tape[pc] === 8) {
-            let run = pc;
-            while (run < end && tape[run] === 8) run++;
-            const count = run - pc + 1;
-            const target = stack[sp - 1];
-            if (
-              tape[run] === 22 && tape[run + 1] === count &&
-              Array.isArray(target) && target.constructor === Array
-            ) {
-              const start = target.length;
-              target.length = start + count;
-              for (let i = 0; i < count; i++) target[start + i] = floats[fp++];
-              pc = run + 2;
-              break;
-            }
-            plainFrom = run;
-          }
-          stack[sp++] = floats[fp++];
+        case 8: // FLOAT
+          stack[sp++] = floatBytes.getFloat64(8 * fp++);
           break;
-        }
         case 9: { // STR
           const value = text.slice(tp, tp += tape[pc++]);
           stack[sp++] = value;
@@ -729,8 +846,7 @@ class Machine implements ReducerScope {
         }
         case 18: { // TUPLE
           const base = sp - tape[pc++];
-          const tuple = new Tuple(sp - base);
-          for (let i = base; i < sp; i++) tuple[i - base] = stack[i];
+          const tuple = tupleOf(stack, base, sp);
           sp = base;
           stack[sp++] = tuple;
           break;
@@ -754,7 +870,7 @@ class Machine implements ReducerScope {
         case 21: { // APPEND
           const target = stack[sp - 2];
           if (Array.isArray(target) && target.constructor === Array) {
-            target.push(stack[sp - 1]);
+            appendValues(target, stack, sp - 1, sp);
           } else {
             this.#extend(target, sp - 1, sp, "APPEND");
           }
@@ -765,25 +881,7 @@ class Machine implements ReducerScope {
           const base = sp - tape[pc++];
           const target = stack[base - 1];
           if (Array.isArray(target) && target.constructor === Array) {
-            // A list's first batch gets exactly its room (push would leave 16 slots of slack).
-            const start = target.length;
-            target.length = start + sp - base;
-            let numbers = true;
-            for (let i = base; i < sp && numbers; i++) {
-              numbers = typeof stack[i] === "number";
-            }
-            // Numbers get a store of their own: V8's store caches remember that this one made
-            // lists of strings generic and would box every float of a list of floats (whose
-            // batches split by a step's end come this way) as well.
-            if (numbers) {
-              for (let i = base; i < sp; i++) {
-                target[start + i - base] = stack[i] as number;
-              }
-            } else {
-              for (let i = base; i < sp; i++) {
-                target[start + i - base] = stack[i];
-              }
-            }
+            appendValues(target, stack, base, sp);
           } else {
             this.#extend(target, base, sp, "APPENDS");
           }
@@ -835,30 +933,9 @@ class Machine implements ReducerScope {
         case 28: // PUT
           memo[tape[pc++]] = stack[sp - 1];
           break;
-        case 29: { // GET
-          // A list's batch of memo references (`GET s`… `APPENDS n`) goes straight into it.
-          if (pc >= plainFrom && tape[pc + 1] === 29) {
-            let run = pc + 1;
-            while (run < end && tape[run] === 29) run += 2;
-            const count = (run - pc + 1) >> 1;
-            const target = stack[sp - 1];
-            if (
-              tape[run] === 22 && tape[run + 1] === count &&
-              Array.isArray(target) && target.constructor === Array
-            ) {
-              let into = target.length;
-              target.length = into + count;
-              for (let at = pc; at < run; at += 2) {
-                target[into++] = memo[tape[at]];
-              }
-              pc = run + 2;
-              break;
-            }
-            plainFrom = run;
-          }
+        case 29: // GET
           stack[sp++] = memo[tape[pc++]];
           break;
-        }
         case 30: // GLOBAL
           sp--;
           stack[sp - 1] = this.#global(stack[sp - 1], stack[sp]);
@@ -917,6 +994,7 @@ class Machine implements ReducerScope {
           tape = this.#tape;
           floats = this.#floats;
           floatBits = this.#floatBits;
+          floatBytes = this.#floatBytes;
           break;
         }
         case 39: { // EXT
@@ -932,6 +1010,7 @@ class Machine implements ReducerScope {
           tape = this.#tape;
           floats = this.#floats;
           floatBits = this.#floatBits;
+          floatBytes = this.#floatBytes;
           break;
         }
         case 41: { // READONLY_BUFFER
@@ -953,6 +1032,61 @@ class Machine implements ReducerScope {
         case 43: // INT64
           stack[sp++] = floatBits[fp++];
           break;
+        case 44: { // INT32S
+          const count = tape[pc++];
+          for (let i = 0; i < count; i++) {
+            stack[sp++] = exact ? BigInt(tape[pc++]) : tape[pc++];
+          }
+          break;
+        }
+        case 45: { // FLOATS
+          const count = tape[pc++];
+          for (let i = 0; i < count; i++) {
+            stack[sp++] = floatBytes.getFloat64(8 * fp++);
+          }
+          break;
+        }
+        case 46: { // GETS
+          const count = tape[pc++];
+          for (let i = 0; i < count; i++) stack[sp++] = memo[tape[pc++]];
+          break;
+        }
+        case 47: { // APPEND_INT32S
+          const count = tape[pc++];
+          const list = stack[sp - 1] as unknown[];
+          if (exact) appendBigInts(list, tape, pc, count);
+          else appendInts(list, tape, pc, count);
+          pc += count;
+          break;
+        }
+        case 48: { // APPEND_FLOATS
+          const count = tape[pc++];
+          const list = stack[sp - 1] as unknown[];
+          if (exact) appendExactFloats(list, floatBytes, fp, count);
+          else appendFloats(list, floatBytes, fp, count);
+          fp += count;
+          break;
+        }
+        case 49: { // APPEND_GETS
+          const count = tape[pc++];
+          appendSlots(stack[sp - 1] as unknown[], memo, tape, pc, count);
+          pc += count;
+          break;
+        }
+        case 50: { // APPEND_STRS
+          const count = tape[pc++];
+          const list = stack[sp - 1] as unknown[];
+          tp = appendStrings(list, memo, text, tp, tape, pc, count);
+          pc += 2 * count;
+          break;
+        }
+        case 51: { // SETITEMS_STRS
+          const pairs = tape[pc++];
+          const dict = stack[sp - 1] as Map<unknown, unknown>;
+          tp = setStrings(dict, memo, text, tp, tape, pc, pairs);
+          pc += 4 * pairs;
+          break;
+        }
         default:
           throw this.#fail(
             `Unknown tape instruction ${op} at word ${

@@ -621,10 +621,12 @@ emit("outer", None, protocols=[4], raw=f.getvalue())
   assert.ok(grew, "the nested decode grew the memory under the outer one");
 });
 
-Deno.test("decode: batches of ints and floats, whole or cut by windows, protocols 0-5", async () => {
+Deno.test("decode: batches of ints, floats and references, whole or cut by windows, protocols 0-5", async () => {
   const cases = await pythonCases(`
+shared = [7]
 value = [list(range(-5, 2500)), [i / 8 for i in range(2500)], [1.5, 2, 2.5, 3] * 300,
-         [[i, i + 0.5] for i in range(50)], [2**40, 1, 2, 3, 2.0]]
+         [[i, i + 0.5] for i in range(50)], [2**40, 1, 2, 3, 2.0], [shared] * 2100,
+         ["a"] + list(range(1500))]
 emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
 `);
   for (const { data, expect, protocol } of cases) {
@@ -632,10 +634,10 @@ emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
       for (const windowSize of [1 << 20, 333]) {
         const where =
           `protocol ${protocol} exact ${exact} window ${windowSize}`;
-        const [ints, floats, mixed, pairs, tail] = decode(data, {
-          exact,
-          windowSize,
-        }) as unknown[][];
+        const [ints, floats, mixed, pairs, tail, refs, strFirst] = decode(
+          data,
+          { exact, windowSize },
+        ) as unknown[][];
         const [intText, floatText, mixedText] = expect as string[][];
         assert.deepEqual(
           ints,
@@ -656,6 +658,16 @@ emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
           exact ? [2n ** 40n, 1n, 2n, 3n, 2] : [2 ** 40, 1, 2, 3, 2],
           where,
         );
+        assert.equal(refs.length, 2100, where);
+        assert.ok(refs.every((ref) => ref === refs[0]), where);
+        assert.deepEqual(refs[0], [exact ? 7n : 7], where);
+        assert.equal(strFirst.length, 1501, where);
+        assert.deepEqual(
+          strFirst.slice(0, 3),
+          ["a", exact ? 0n : 0, exact ? 1n : 1],
+          where,
+        );
+        assert.equal(strFirst[1500], exact ? 1499n : 1499, where);
       }
     }
   }

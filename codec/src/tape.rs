@@ -45,6 +45,14 @@ pub const NEXT_BUFFER: i32 = 40;
 pub const READONLY_BUFFER: i32 = 41;
 pub const PROTO: i32 = 42;
 pub const INT64: i32 = 43;
+pub const INT32S: i32 = 44;
+pub const FLOATS: i32 = 45;
+pub const GETS: i32 = 46;
+pub const APPEND_INT32S: i32 = 47;
+pub const APPEND_FLOATS: i32 = 48;
+pub const APPEND_GETS: i32 = 49;
+pub const APPEND_STRS: i32 = 50;
+pub const SETITEMS_STRS: i32 = 51;
 
 /// Integers with a magnitude up to this travel as exact `f64` values (`INT_F64`).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -142,10 +150,13 @@ impl Tape {
         self.floats.push(f64::from_bits(value as u64));
     }
 
+    /// A float as the 8 big-endian bytes `BINFLOAT` writes, kept in that order: TypeScript reads
+    /// its slot through a big-endian `DataView` load (one instruction), where wasm has no byte
+    /// swap (a dozen shifts and masks per float).
     #[inline]
-    pub fn float(&mut self, value: f64) {
+    pub fn float(&mut self, big_endian: [u8; 8]) {
         self.words.push(FLOAT);
-        self.floats.push(value);
+        self.floats.push(f64::from_ne_bytes(big_endian));
     }
 
     /// A string already validated as UTF-8 without surrogates, of `units` UTF-16 code units.

@@ -27,6 +27,64 @@ impl PartialEq for Output {
 }
 
 impl Output {
+    /// The same tape with every run instruction written out as its single values (and the
+    /// `APPENDS` of an appended run): where a window ends splits a run, nothing else.
+    pub fn without_runs(&self) -> Output {
+        let mut words = Vec::with_capacity(self.words.len());
+        let mut at = 0;
+        while at < self.words.len() {
+            let code = self.words[at];
+            if code == tape::APPEND_STRS || code == tape::SETITEMS_STRS {
+                let n = self.words[at + 1] as usize;
+                let strings = if code == tape::APPEND_STRS { n } else { 2 * n };
+                for pair in self.words[at + 2..at + 2 + 2 * strings].chunks(2) {
+                    words.extend_from_slice(&[tape::STR, pair[0], tape::PUT, pair[1]]);
+                }
+                let consumer = if code == tape::APPEND_STRS {
+                    tape::APPENDS
+                } else {
+                    tape::SETITEMS
+                };
+                words.extend_from_slice(&[consumer, n as i32]);
+                at += 2 + 2 * strings;
+                continue;
+            }
+            let (single, append) = match code {
+                tape::INT32S => (tape::INT32, false),
+                tape::FLOATS => (tape::FLOAT, false),
+                tape::GETS => (tape::GET, false),
+                tape::APPEND_INT32S => (tape::INT32, true),
+                tape::APPEND_FLOATS => (tape::FLOAT, true),
+                tape::APPEND_GETS => (tape::GET, true),
+                _ => {
+                    let len = 1 + tape_args(code);
+                    words.extend_from_slice(&self.words[at..at + len]);
+                    at += len;
+                    continue;
+                }
+            };
+            let n = self.words[at + 1] as usize;
+            at += 2;
+            for _ in 0..n {
+                words.push(single);
+                if single != tape::FLOAT {
+                    words.push(self.words[at]);
+                    at += 1;
+                }
+            }
+            if append {
+                words.extend_from_slice(&[tape::APPENDS, n as i32]);
+            }
+        }
+        Output {
+            words,
+            floats: self.floats.clone(),
+            text: self.text.clone(),
+            units: self.units.clone(),
+            bytes: self.bytes.clone(),
+        }
+    }
+
     pub fn append(&mut self, tape: &Tape) {
         // Each step's text arena is whole UTF-8, so concatenation is what TypeScript sees.
         assert!(std::str::from_utf8(&tape.text).is_ok());
@@ -35,6 +93,20 @@ impl Output {
         self.text.extend_from_slice(&tape.text);
         self.units.extend_from_slice(&tape.units);
         self.bytes.extend_from_slice(&tape.bytes);
+    }
+}
+
+/// How many argument words follow the instruction `code` (of the other instructions than runs).
+fn tape_args(code: i32) -> usize {
+    match code {
+        tape::INT32 | tape::INT_TEXT | tape::STR | tape::STR16 | tape::ARENA_BYTES => 1,
+        tape::LIST | tape::TUPLE | tape::DICT | tape::FROZENSET | tape::APPENDS => 1,
+        tape::SETITEMS | tape::ADDITEMS | tape::POP | tape::PUT | tape::GET => 1,
+        tape::INST | tape::OBJ | tape::PROTO => 1,
+        tape::INT_HEX | tape::PERSID | tape::BINPERSID | tape::NEXT_BUFFER => 2,
+        tape::EXT => 3,
+        tape::BYTES | tape::BYTEARRAY => 4,
+        _ => 0,
     }
 }
 
@@ -211,8 +283,51 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
                 )));
             }
             tape::FLOAT => {
-                stack.push(Value::Float(output.floats[r.float].to_bits()));
+                stack.push(Value::Float(float_bits(output.floats[r.float])));
                 r.float += 1;
+            }
+            tape::INT32S | tape::FLOATS | tape::GETS => {
+                let n = r.count();
+                assert!(n >= 2, "a run of one value is written as that value");
+                for _ in 0..n {
+                    let value = run_item(code, &mut r, &memo);
+                    stack.push(value);
+                }
+            }
+            tape::APPEND_STRS | tape::SETITEMS_STRS => {
+                let n = r.count();
+                let strings = if code == tape::APPEND_STRS { n } else { 2 * n };
+                let mut items = Vec::with_capacity(strings);
+                for _ in 0..strings {
+                    let units = r.count();
+                    let value = Value::Str(r.text(units));
+                    let slot = r.count();
+                    assert!(slot <= memo.len(), "memo slots are dense");
+                    if slot == memo.len() {
+                        memo.push(None);
+                    }
+                    memo[slot] = Some(value.clone());
+                    items.push(value);
+                }
+                match stack.last().expect("run target") {
+                    Value::List(list) if code == tape::APPEND_STRS => {
+                        list.borrow_mut().extend(items)
+                    }
+                    Value::Dict(dict) if code == tape::SETITEMS_STRS => {
+                        for pair in items.chunks(2) {
+                            set_item(&mut dict.borrow_mut(), pair[0].clone(), pair[1].clone());
+                        }
+                    }
+                    _ => panic!("a run of strings added to a value of another kind"),
+                }
+            }
+            tape::APPEND_INT32S | tape::APPEND_FLOATS | tape::APPEND_GETS => {
+                let n = r.count();
+                let items: Vec<Value> = (0..n).map(|_| run_item(code, &mut r, &memo)).collect();
+                match stack.last().expect("APPEND target") {
+                    Value::List(list) => list.borrow_mut().extend(items),
+                    _ => panic!("a run appended to a value that is no list"),
+                }
             }
             tape::STR => {
                 let units = r.count();
@@ -403,6 +518,26 @@ pub fn materialize(output: &Output, input: &[u8]) -> Value {
         }
     }
     panic!("the tape has no STOP");
+}
+
+/// The bits of a float slot of `FLOAT`, `FLOATS`, `APPEND_FLOATS`: its bytes are big-endian.
+fn float_bits(slot: f64) -> u64 {
+    u64::from_be_bytes(slot.to_ne_bytes())
+}
+
+/// The next value of a run instruction (`INT32S`, `APPEND_FLOATS`, …).
+fn run_item(code: i32, r: &mut Reader, memo: &[Option<Value>]) -> Value {
+    match code {
+        tape::INT32S | tape::APPEND_INT32S => Value::Int(hex_i64(i64::from(r.word()))),
+        tape::FLOATS | tape::APPEND_FLOATS => {
+            r.float += 1;
+            Value::Float(float_bits(r.output.floats[r.float - 1]))
+        }
+        _ => {
+            let slot = r.count();
+            memo[slot].clone().expect("GET of an empty slot")
+        }
+    }
 }
 
 fn add_unique(items: &mut Vec<Value>, item: Value) {
