@@ -13,6 +13,7 @@ import {
   initWasm,
   initWasmAsync,
   PickleError,
+  PyArray,
   PyGlobal,
   Tuple,
   UnpicklingError,
@@ -627,6 +628,11 @@ shared = [7]
 value = [list(range(-5, 2500)), [i / 8 for i in range(2500)], [1.5, 2, 2.5, 3] * 300,
          [[i, i + 0.5] for i in range(50)], [2**40, 1, 2, 3, 2.0], [shared] * 2100,
          ["a"] + list(range(1500))]
+# Lists whose batches something else interrupts: a nested list, a reducer reading the list.
+import array
+nested = list(range(1200))
+nested.insert(1000, [i / 2 for i in range(1500)])
+value += [nested, array.array("d", [i / 4 for i in range(2500)]), array.array("q", range(2500))]
 emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
 `);
   for (const { data, expect, protocol } of cases) {
@@ -634,10 +640,18 @@ emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
       for (const windowSize of [1 << 20, 333]) {
         const where =
           `protocol ${protocol} exact ${exact} window ${windowSize}`;
-        const [ints, floats, mixed, pairs, tail, refs, strFirst] = decode(
-          data,
-          { exact, windowSize },
-        ) as unknown[][];
+        const [
+          ints,
+          floats,
+          mixed,
+          pairs,
+          tail,
+          refs,
+          strFirst,
+          nested,
+          doubles,
+          longs,
+        ] = decode(data, { exact, windowSize }) as unknown[][];
         const [intText, floatText, mixedText] = expect as string[][];
         assert.deepEqual(
           ints,
@@ -668,6 +682,30 @@ emit("batches", value, expect=[[repr(x) for x in xs] for xs in value[:3]])
           where,
         );
         assert.equal(strFirst[1500], exact ? 1499n : 1499, where);
+        const int = (n: number) => exact ? BigInt(n) : n;
+        assert.equal(nested.length, 1201, where);
+        assert.deepEqual(nested.slice(998, 1000), [int(998), int(999)], where);
+        assert.deepEqual(
+          nested.slice(1001, 1003),
+          [int(1000), int(1001)],
+          where,
+        );
+        assert.equal(nested[1200], int(1199), where);
+        const inner = nested[1000] as number[];
+        assert.equal(inner.length, 1500, where);
+        assert.deepEqual([inner[0], inner[1499]], [0, 749.5], where);
+        for (
+          const [array, typecode, last] of [[doubles, "d", 624.75], [
+            longs,
+            "q",
+            2499,
+          ]] as const
+        ) {
+          assert.ok(array instanceof PyArray, where);
+          assert.equal(array.typecode, typecode, where);
+          assert.equal(array.data.length, 2500, where);
+          assert.equal(Number(array.data[2499]), last, where);
+        }
       }
     }
   }
