@@ -221,18 +221,57 @@ if (manifest !== null) {
   );
   const parser = new Parser();
 
+  /**
+   * One row's inputs, loaded for its checks and again when its first benchmark runs, and
+   * dropped for the next row's: holding every row's at once (≈ 400 MB of pickles, decoded
+   * values and encoder buffers) would time every later benchmark in a heap of that size.
+   */
+  interface Inputs {
+    bytes: Uint8Array;
+    exactValue: unknown;
+    encoder: Encoder;
+    text?: string;
+    jsonValue?: unknown;
+  }
+  let loaded: { file: string; inputs: Inputs } | null = null;
+  const inputsOf = (row: Row): Inputs => {
+    if (loaded?.file !== row.file) {
+      loaded = null;
+      const bytes = Deno.readFileSync(new URL(row.file, dataDir));
+      const protocol = Number(row.protocol.slice(1));
+      const text = row.json === undefined
+        ? undefined
+        : Deno.readTextFileSync(new URL(row.json, dataDir));
+      loaded = {
+        file: row.file,
+        inputs: {
+          bytes,
+          exactValue: decode(bytes, { exact: true }),
+          encoder: new Encoder({ protocol, exact: true }),
+          text,
+          jsonValue: text === undefined ? undefined : JSON.parse(text),
+        },
+      };
+    }
+    return loaded.inputs;
+  };
+
   for (const row of rows) {
-    const bytes = await Deno.readFile(new URL(row.file, dataDir));
+    const { bytes, exactValue } = inputsOf(row);
     const check = manifest.datasets[row.dataset].check;
     const name = `${row.dataset} ${row.protocol}`;
-    const ours = decode(bytes);
-    const wrong = verify(ours, check);
+    const wrong = verify(decode(bytes), check);
     if (wrong !== null) row.problems.push(`decode: ${wrong}`);
-    const exactValue = decode(bytes, { exact: true });
     const protocol = Number(row.protocol.slice(1));
     const encoded = encode(exactValue, { protocol, exact: true });
     row.identical = encoded.length === bytes.length &&
       encoded.every((byte: number, i: number) => byte === bytes[i]);
+    if (row.peers) {
+      const theirsWrong = verify(quietly(() => parser.parse(bytes)), check);
+      if (theirsWrong !== null) {
+        row.problems.push(`pickleparser: ${theirsWrong}`);
+      }
+    }
 
     Deno.bench({
       name: `decode ${name}`,
@@ -240,7 +279,10 @@ if (manifest !== null) {
       baseline: true,
       n: 10,
       warmup: 3,
-      fn: () => void timed(`decode ${row.file}`, () => decode(bytes)),
+      fn: () => {
+        const { bytes } = inputsOf(row);
+        timed(`decode ${row.file}`, () => decode(bytes));
+      },
     });
     Deno.bench({
       name: `encode ${name}`,
@@ -248,65 +290,69 @@ if (manifest !== null) {
       baseline: true,
       n: 10,
       warmup: 3,
-      fn: () =>
-        void timed(
+      fn: () => {
+        const { exactValue } = inputsOf(row);
+        timed(
           `encode ${row.file}`,
           () => encode(exactValue, { protocol, exact: true }),
-        ),
+        );
+      },
     });
-    const encoder = new Encoder({ protocol, exact: true });
     Deno.bench({
       name: `Encoder.encodeShared ${name}`,
       group: `encode ${name}`,
       n: 10,
       warmup: 3,
-      fn: () =>
-        void timed(
+      fn: () => {
+        const { encoder, exactValue } = inputsOf(row);
+        timed(
           `encodeShared ${row.file}`,
           () => encoder.encodeShared(exactValue),
-        ),
+        );
+      },
     });
     if (row.peers) {
-      const theirs = quietly(() => parser.parse(bytes));
-      const theirsWrong = verify(theirs, check);
-      if (theirsWrong !== null) {
-        row.problems.push(`pickleparser: ${theirsWrong}`);
-      }
       Deno.bench({
         name: `pickleparser ${name}`,
         group: `decode ${name}`,
         n: 5,
         warmup: 1,
-        fn: () =>
-          void timed(
+        fn: () => {
+          const { bytes } = inputsOf(row);
+          timed(
             `pickleparser ${row.file}`,
             () => quietly(() => parser.parse(bytes)),
-          ),
+          );
+        },
       });
     }
     if (row.json !== undefined) {
-      const text = await Deno.readTextFile(new URL(row.json, dataDir));
-      const value = JSON.parse(text);
       Deno.bench({
         name: `JSON.parse ${name}`,
         group: `decode ${name}`,
         n: 5,
         warmup: 1,
-        fn: () => void timed(`JSON.parse ${row.file}`, () => JSON.parse(text)),
+        fn: () => {
+          const { text } = inputsOf(row);
+          timed(`JSON.parse ${row.file}`, () => JSON.parse(text!));
+        },
       });
       Deno.bench({
         name: `JSON.stringify ${name}`,
         group: `encode ${name}`,
         n: 5,
         warmup: 1,
-        fn: () =>
-          void timed(
+        fn: () => {
+          const { jsonValue } = inputsOf(row);
+          timed(
             `JSON.stringify ${row.file}`,
-            () => JSON.stringify(value),
-          ),
+            () => JSON.stringify(jsonValue),
+          );
+        },
       });
     }
   }
+  loaded = null;
 
   globalThis.addEventListener("unload", () => {
     const ms = (key: string) => best.get(key);
