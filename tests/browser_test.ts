@@ -212,7 +212,23 @@ Deno.test({
       }
       await browser.status;
       await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
+      await removeProfile(dir);
     }
   },
 });
+
+/**
+ * Removes the test's directory: Chromium's helper processes outlive the browser process for a
+ * moment and may still write to its profile there ("Directory not empty").
+ */
+async function removeProfile(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (error) {
+      if (attempt === 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
