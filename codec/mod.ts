@@ -13,36 +13,6 @@
  * @module
  */
 
-export {
-  decode,
-  type DecodeOptions,
-  Decoder,
-  type StringEncoding,
-} from "./decode.ts";
+export * from "./decode_only.ts";
 export { encode, type EncodeOptions, Encoder } from "./encode.ts";
-export { PickleError, PicklingError, UnpicklingError } from "./errors.ts";
-export { initWasm, initWasmAsync } from "./_instance.ts";
-export {
-  ByteArray,
-  Complex,
-  Decimal,
-  DefaultDict,
-  Deque,
-  DType,
-  FrozenSet,
-  NdArray,
-  type NumericData,
-  NumpyScalar,
-  OrderedDict,
-  PyArray,
-  PyDate,
-  PyDateTime,
-  PyGlobal,
-  PyObject,
-  type PyObjectKind,
-  PyTime,
-  PyTimeDelta,
-  PyTimeZone,
-  Tuple,
-  UUID,
-} from "./types.ts";
+export { PicklingError } from "./errors.ts";
