@@ -832,8 +832,6 @@ impl Decoder {
             }
         }
         self.tape.words = words;
-        let used = items.used;
-        let args = items.args;
         if items.cut() && deferrable {
             self.tape.words.truncate(header);
             return Run::CutByWindow;
@@ -844,10 +842,7 @@ impl Decoder {
             size: count as u64,
             numeric: true,
         };
-        if args.get(used) == Some(&op::APPENDS) && self.append_run(children) {
-            self.tape.words[header] = tape::APPEND_INT32S;
-            self.tape.words[header + 1] = count as i32;
-            items.used = used + 1;
+        if self.append_into_list(items, header, tape::APPEND_INT32S, count, children) {
             return Run::Read(items.used);
         }
         if count == 1 {
@@ -858,7 +853,7 @@ impl Decoder {
             let height = self.stack.len() + count;
             self.stack.resize(height, Entry::scalar(Kind::Int));
         }
-        Run::Read(used)
+        Run::Read(items.used)
     }
 
     /// A run of `BINFLOAT`.
@@ -907,8 +902,6 @@ impl Decoder {
             }
         }
         self.tape.floats = values;
-        let used = items.used;
-        let args = items.args;
         if items.cut() && deferrable {
             self.tape.words.truncate(header);
             self.tape.floats.truncate(floats);
@@ -920,10 +913,7 @@ impl Decoder {
             size: count as u64,
             numeric: true,
         };
-        if args.get(used) == Some(&op::APPENDS) && self.append_run(children) {
-            self.tape.words[header] = tape::APPEND_FLOATS;
-            self.tape.words[header + 1] = count as i32;
-            items.used = used + 1;
+        if self.append_into_list(items, header, tape::APPEND_FLOATS, count, children) {
             return Run::Read(items.used);
         }
         if count == 1 {
@@ -934,7 +924,7 @@ impl Decoder {
         }
         let height = self.stack.len() + count;
         self.stack.resize(height, Entry::scalar(Kind::Float));
-        Run::Read(used)
+        Run::Read(items.used)
     }
 
     /// A run of `BINGET`, `LONG_BINGET` of known keys.
@@ -1006,17 +996,12 @@ impl Decoder {
             }
         }
         self.tape.words = words;
-        let used = items.used;
-        let args = items.args;
         if items.cut() && deferrable {
             self.tape.words.truncate(header);
             return Run::CutByWindow;
         }
         let count = self.tape.words.len() - header - 2;
-        if args.get(used) == Some(&op::APPENDS) && self.append_run(children) {
-            self.tape.words[header] = tape::APPEND_GETS;
-            self.tape.words[header + 1] = count as i32;
-            items.used = used + 1;
+        if self.append_into_list(items, header, tape::APPEND_GETS, count, children) {
             return Run::Read(items.used);
         }
         if count == 1 {
@@ -1030,7 +1015,7 @@ impl Decoder {
                 }
             }
         }
-        Run::Read(used)
+        Run::Read(items.used)
     }
 
     /// The slot and value of a `BINGET` or `LONG_BINGET` of a known key whose argument starts
@@ -1055,6 +1040,27 @@ impl Decoder {
     #[inline(always)]
     fn append_run(&mut self, children: Shape) -> bool {
         self.extend_run(Kind::List, children)
+    }
+
+    /// When the run's `APPENDS` comes next and [`Decoder::append_run`] takes its `count` values
+    /// (whose instruction starts at `header`), rewrites the instruction into `code`, the run into
+    /// the list, and reads the `APPENDS`.
+    #[inline(always)]
+    fn append_into_list(
+        &mut self,
+        items: &mut RunItems,
+        header: usize,
+        code: i32,
+        count: usize,
+        children: Shape,
+    ) -> bool {
+        if items.args.get(items.used) != Some(&op::APPENDS) || !self.append_run(children) {
+            return false;
+        }
+        self.tape.words[header] = code;
+        self.tape.words[header + 1] = count as i32;
+        items.used += 1;
+        true
     }
 
     /// [`Decoder::append_run`] for a `kind` of target: a list for `APPENDS`, a dict for the
