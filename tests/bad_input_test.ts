@@ -10,6 +10,7 @@ import { decode } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 import { compareTagged, type Tagged, toTagged } from "./_tagged.ts";
 import { fromBase64, generateCorpus } from "./_corpus.ts";
+import { decodeApart } from "./_decode_apart.ts";
 
 function bytes(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
   const chunks = parts.map((part) =>
@@ -150,43 +151,6 @@ Deno.test("bad input: mutated pickles decode or throw UnpicklingError, whatever 
   assert.deepEqual(wrong.slice(0, 10), []);
   assert.ok(rejected > 0);
 });
-
-/** What a worker reports about one decode. */
-interface Report {
-  outcome: "value" | "rejected" | "other";
-  error?: string;
-  ms: number;
-  facts?: Record<string, unknown>;
-}
-
-/** Decodes in a worker; a decode that outlives `deadlineMs` counts as a hang. */
-async function decodeApart(
-  data: Uint8Array,
-  deadlineMs = 20_000,
-): Promise<Report> {
-  const worker = new Worker(
-    new URL("./_decode_worker.ts", import.meta.url),
-    { type: "module" },
-  );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await new Promise<Report>((resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`decode still running after ${deadlineMs} ms`)),
-        deadlineMs,
-      );
-      worker.onmessage = (event) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new Error(`worker died: ${event.message}`));
-      };
-      worker.postMessage(data);
-    });
-  } finally {
-    clearTimeout(timer);
-    worker.terminate();
-  }
-}
 
 // Start (and type-check) the worker once before the tests report, so that its first real use
 // is timed fairly and the report stays one line per step.

@@ -11,6 +11,7 @@ import { decode } from "../codec/mod.ts";
 import { UnpicklingError } from "../codec/errors.ts";
 import { PyGlobal, PyObject } from "../codec/types.ts";
 import { Repository } from "../src/repository.ts";
+import { decodeApart } from "./_decode_apart.ts";
 import { runPython } from "./_python.ts";
 
 /** Joins text (as latin1 bytes) and byte arrays into one pickle. */
@@ -50,83 +51,6 @@ function dupDag(levels: number): Uint8Array {
   const parts: string[] = ["\x80\x02", "]"];
   for (let i = 1; i <= levels; i++) parts.push("2", "\x86"); // DUP, TUPLE2
   return bytes(...parts, ".");
-}
-
-/** What the worker reports about one decode. */
-interface Report {
-  outcome: "value" | "UnpicklingError" | "other";
-  message: string;
-  ms: number;
-  heapMiB: number;
-  summary: string;
-}
-
-const WORKER_SOURCE = `
-import { decode } from ${
-  JSON.stringify(new URL("../codec/mod.ts", import.meta.url).href)
-};
-import { UnpicklingError } from ${
-  JSON.stringify(new URL("../codec/errors.ts", import.meta.url).href)
-};
-decode(new Uint8Array([0x4e, 0x2e]));
-function summary(value) {
-  if (typeof value === "bigint") return "int of " + value.toString(16).length + " hex digits";
-  if (Array.isArray(value)) {
-    return "list of " + value.length + (value.length === 2 && value[0] === value[1] ? ", shared" : "");
-  }
-  if (value !== null && typeof value === "object") {
-    const shared = value.length === 2 && value[0] === value[1] ? ", shared" : "";
-    return value.constructor.name + shared;
-  }
-  return String(value);
-}
-self.onmessage = ({ data }) => {
-  const heap = Deno.memoryUsage().heapUsed;
-  const start = performance.now();
-  let report;
-  try {
-    const value = decode(data);
-    report = { outcome: "value", message: "", summary: summary(value) };
-  } catch (error) {
-    report = {
-      outcome: error instanceof UnpicklingError ? "UnpicklingError" : "other",
-      message: error?.constructor?.name + ": " + error?.message,
-      summary: "",
-    };
-  }
-  report.ms = performance.now() - start;
-  report.heapMiB = (Deno.memoryUsage().heapUsed - heap) / 2 ** 20;
-  self.postMessage(report);
-};
-`;
-const workerUrl = URL.createObjectURL(
-  new Blob([WORKER_SOURCE], { type: "application/javascript" }),
-);
-
-/** Decodes in a fresh worker; a decode that outlives `deadlineMs` fails as a hang. */
-async function decodeApart(
-  data: Uint8Array,
-  deadlineMs = 30_000,
-): Promise<Report> {
-  const worker = new Worker(workerUrl, { type: "module" });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await new Promise<Report>((resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`decode still running after ${deadlineMs} ms`)),
-        deadlineMs,
-      );
-      worker.onmessage = (event) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new Error(`worker died: ${event.message}`));
-      };
-      worker.postMessage(data);
-    });
-  } finally {
-    clearTimeout(timer);
-    worker.terminate();
-  }
 }
 
 /**
@@ -289,10 +213,10 @@ Deno.test("hostile pickles: every resource attack ends fast within the default l
   const rows: string[][] = [];
   const wrong: string[] = [];
   for (const attack of ATTACKS) {
-    const report = await decodeApart(attack.data);
+    const report = await decodeApart(attack.data, 30_000);
     const shown = report.outcome === "value"
-      ? `value: ${report.summary}`
-      : report.message;
+      ? `value: ${report.facts?.summary}`
+      : report.error;
     rows.push([
       attack.name,
       String(attack.data.length),
@@ -303,15 +227,16 @@ Deno.test("hostile pickles: every resource attack ends fast within the default l
     ]);
     if (attack.expect instanceof RegExp) {
       if (
-        report.outcome !== "UnpicklingError" ||
-        !attack.expect.test(report.message)
+        report.outcome !== "rejected" ||
+        !attack.expect.test(report.error)
       ) {
         wrong.push(
           `${attack.name}: ${report.outcome} ${shown}, expected ${attack.expect}`,
         );
       }
     } else if (
-      report.outcome !== "value" || report.summary !== attack.expect.value
+      report.outcome !== "value" ||
+      report.facts?.summary !== attack.expect.value
     ) {
       wrong.push(
         `${attack.name}: ${report.outcome} ${shown}, expected ${attack.expect.value}`,
