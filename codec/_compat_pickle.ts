@@ -492,8 +492,6 @@ function nameTable(
   );
 }
 
-/** Python 2 module → Python 3 module (`_compat_pickle.IMPORT_MAPPING`). */
-
 /**
  * Maps a global named by a protocol 0–2 pickle to its Python 3 name, as CPython's unpickler does
  * with `fix_imports=True`: first the exact `(module, name)` pair, else the module alone.

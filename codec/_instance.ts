@@ -45,7 +45,7 @@ let instance: WebAssembly.Instance | undefined;
 
 /**
  * Makes the codec use a precompiled module, so that it never compiles bytes itself. Call it
- * once before the first `decode()`/`encode()` on runtimes that forbid compiling WebAssembly from
+ * once before the first `decode()` (the encoder needs no WebAssembly) on runtimes that forbid compiling WebAssembly from
  * bytes (Cloudflare Workers, Vercel Edge), with what `import wasm from "./codec.wasm"` gives.
  *
  * @example Cloudflare Workers

@@ -40,6 +40,8 @@ export type Builder = (target: object, state: unknown) => boolean;
 export interface ReducerScope {
   /** `true` when every Python int decodes as `bigint`. */
   readonly exact: boolean;
+  /** The most digits of an int's decimal text (`maxIntDigits`); 0 for no limit. */
+  readonly maxIntDigits: number;
   /**
    * Registers how a later `BUILD` applies to `target`. When `required`, the object is not
    * complete without one, and a pickle that never builds it is rejected.
@@ -258,12 +260,19 @@ function intCall(args: Tuple, scope: ReducerScope): unknown {
   else if (typeof arg === "number" && Number.isInteger(arg)) {
     value = BigInt(arg);
   } else if (typeof arg === "boolean") value = arg ? 1n : 0n;
-  else if (
-    typeof arg === "string" && arg.length <= 4300 && DECIMAL_INT.test(arg)
-  ) {
+  else if (typeof arg === "string" && DECIMAL_INT.test(arg)) {
+    const digits = arg.trim().replace(/^[+-]/, "").replaceAll("_", "");
+    // CPython refuses the text then (ValueError): the call stays an inert record.
+    if (scope.maxIntDigits !== 0 && digits.length > scope.maxIntDigits) {
+      return undefined;
+    }
     value = BigInt(arg.trim().replaceAll("_", ""));
   } else return undefined;
-  if (scope.exact) return value;
+  return scope.exact ? value : demote(value);
+}
+
+/** A Python int as a `number` when that is exact, else as a `bigint`. */
+export function demote(value: bigint): number | bigint {
   const small = Number(value);
   return Number.isSafeInteger(small) ? small : value;
 }
@@ -585,11 +594,30 @@ const TYPECODES: Readonly<Record<string, NumericConstructor>> = {
   d: Float64Array,
 };
 
-function codeUnitsText(units: ArrayLike<number>): string {
+/** The element type of a numeric `array` type code; `undefined` for any other string. */
+function typecodeType(typecode: string): NumericConstructor | undefined {
+  return Object.hasOwn(TYPECODES, typecode) ? TYPECODES[typecode] : undefined;
+}
+
+/** Whether `typecode` is one of `array`'s text type codes (`u`, `w`). */
+function isTextTypecode(typecode: string): boolean {
+  return typecode.length === 1 && UNICODE_TYPECODES.includes(typecode);
+}
+
+/**
+ * The string of `count` UTF-16 code units of `units` from `start` on (lone surrogates kept), in
+ * slices small enough for `fromCharCode`'s arguments.
+ */
+export function unitsText(
+  units: ArrayLike<number>,
+  start = 0,
+  count = units.length,
+): string {
   let text = "";
-  for (let at = 0; at < units.length; at += 8192) {
-    text += String.fromCharCode(
-      ...Array.prototype.slice.call(units, at, at + 8192) as number[],
+  for (let at = start, end = start + count; at < end; at += 8192) {
+    text += String.fromCharCode.apply(
+      null,
+      Array.prototype.slice.call(units, at, Math.min(at + 8192, end)),
     );
   }
   return text;
@@ -619,7 +647,7 @@ function unicodeArrayText(
       );
     } else units.push(point);
   }
-  return codeUnitsText(units);
+  return unitsText(units);
 }
 
 function arrayReconstructorCall(args: Tuple): PyArray | undefined {
@@ -631,13 +659,13 @@ function arrayReconstructorCall(args: Tuple): PyArray | undefined {
     !isGlobal(type, "array", "array") || typeof typecode !== "string" ||
     code === undefined || bytes === undefined
   ) return undefined;
-  if (UNICODE_TYPECODES.includes(typecode) && typecode.length === 1) {
+  if (isTextTypecode(typecode)) {
     if (code < UTF16_LE || code > UTF32_BE) return undefined;
     const text = unicodeArrayText(bytes, code);
     return text === undefined ? undefined : new PyArray(typecode, text);
   }
   const format = MACHINE_FORMATS[code];
-  if (format === undefined || TYPECODES[typecode] === undefined) {
+  if (format === undefined || typecodeType(typecode) === undefined) {
     return undefined;
   }
   const [type_, littleEndian] = format;
@@ -650,16 +678,14 @@ function arrayCall(args: Tuple): PyArray | undefined {
   const typecode = args[0];
   if (typeof typecode !== "string") return undefined;
   const init = args.length === 2 ? args[1] : [];
-  if (UNICODE_TYPECODES.includes(typecode) && typecode.length === 1) {
+  if (isTextTypecode(typecode)) {
     if (typeof init === "string") return new PyArray(typecode, init);
     if (!Array.isArray(init) || !init.every((c) => typeof c === "string")) {
       return undefined;
     }
     return new PyArray(typecode, init.join(""));
   }
-  const type = Object.hasOwn(TYPECODES, typecode)
-    ? TYPECODES[typecode]
-    : undefined;
+  const type = typecodeType(typecode);
   if (type === undefined || !Array.isArray(init)) return undefined;
   const data = new type(init.length);
   const probe = new type(1);

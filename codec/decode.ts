@@ -18,9 +18,11 @@ import {
 } from "./_instance.ts";
 import {
   type Builder,
+  demote,
   findReducer,
   type Reducer,
   type ReducerScope,
+  unitsText,
 } from "./_reducers.ts";
 import { UnpicklingError } from "./errors.ts";
 import {
@@ -29,7 +31,6 @@ import {
   FrozenSet,
   PyGlobal,
   PyObject,
-  type PyObjectKind,
   Tuple,
 } from "./types.ts";
 
@@ -391,7 +392,6 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
   let windowPtr = 0;
   let windowCapacity = 0;
   let offset = 0;
-  let trapped = false;
   try {
     handle = codec.lsa_decoder_new(
       data.length,
@@ -450,7 +450,6 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
     }
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError) {
-      trapped = true;
       discardInstance();
       throw new UnpicklingError(
         `The pickle codec failed (${error.message}) in the input window at byte ${offset}`,
@@ -461,7 +460,8 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
     }
     throw error;
   } finally {
-    if (!trapped && isCurrentInstance(codec)) {
+    // After a trap the instance is discarded, and its memory with it.
+    if (isCurrentInstance(codec)) {
       if (windowPtr !== 0) codec.lsa_free(windowPtr, windowCapacity);
       if (handle !== 0) codec.lsa_decoder_free(handle);
     }
@@ -471,18 +471,6 @@ function decodeWith(settings: Settings, data: Uint8Array): unknown {
 /** Reads an absolute input offset written as two words (low, high). */
 function wideWord(tape: Int32Array, at: number): number {
   return (tape[at] >>> 0) + tape[at + 1] * 4294967296;
-}
-
-/** A string of UTF-16 code units, in slices small enough for `fromCharCode`'s arguments. */
-function unitsText(units: Uint16Array, start: number, count: number): string {
-  let text = "";
-  for (let at = start, end = start + count; at < end; at += 8192) {
-    text += String.fromCharCode.apply(
-      null,
-      units.subarray(at, Math.min(at + 8192, end)) as unknown as number[],
-    );
-  }
-  return text;
 }
 
 // Every store into a list or tuple is in a small function of its own, outside `Machine.run`: a
@@ -698,11 +686,6 @@ function setStrings(
   return at;
 }
 
-function demote(value: bigint): number | bigint {
-  const small = Number(value);
-  return Number.isSafeInteger(small) ? small : value;
-}
-
 function describe(value: unknown): string {
   if (value === null) return "None";
   if (value instanceof PyObject) return `a record of ${String(value.cls)}`;
@@ -715,6 +698,7 @@ function describe(value: unknown): string {
 /** The state of one decode: the value stack and the memo, kept across the steps. */
 class Machine implements ReducerScope {
   readonly exact: boolean;
+  readonly maxIntDigits: number;
   readonly #settings: Settings;
   readonly #data: Uint8Array;
   readonly #stack: unknown[] = [];
@@ -741,6 +725,7 @@ class Machine implements ReducerScope {
 
   constructor(settings: Settings, data: Uint8Array) {
     this.exact = settings.exact;
+    this.maxIntDigits = settings.maxIntDigits;
     this.#settings = settings;
     this.#data = data;
   }
@@ -1032,37 +1017,23 @@ class Machine implements ReducerScope {
           }
           stack[sp - 1] = kwargs.size === 0
             ? this.#call("newobj", stack[sp - 1], stack[sp])
-            : this.#record("newobj_ex", stack[sp - 1], stack[sp], kwargs);
+            : this.#withKeywords(stack[sp - 1], stack[sp], kwargs);
           break;
         }
         case 35: { // INST
           sp -= 2;
           const cls = this.#global(stack[sp], stack[sp + 1]);
           const base = sp - tape[pc++];
-          const args = new Tuple(sp - base);
-          for (let i = base; i < sp; i++) args[i - base] = stack[i];
+          const args = tupleOf(stack, base, sp);
           sp = base;
           stack[sp++] = new PyObject("inst", cls, args);
           break;
         }
         case 36: { // OBJ
           const base = sp - tape[pc++];
-          const args = new Tuple(sp - base);
-          for (let i = base; i < sp; i++) args[i - base] = stack[i];
+          const args = tupleOf(stack, base, sp);
           sp = base;
           stack[sp - 1] = new PyObject("obj", stack[sp - 1], args);
-          break;
-        }
-        case 37: // PERSID
-        case 38: { // BINPERSID
-          const at = wideWord(tape, pc);
-          pc += 2;
-          stack[sp - 1] = this.#persistent(stack[sp - 1], at);
-          this.#view(codec, block);
-          tape = this.#tape;
-          floats = this.#floats;
-          floatBits = this.#floatBits;
-          floatBytes = this.#floatBytes;
           break;
         }
         case 39: { // EXT
@@ -1071,9 +1042,14 @@ class Machine implements ReducerScope {
           pc += 2;
           break;
         }
+        case 37: // PERSID
+        case 38: // BINPERSID
         case 40: { // NEXT_BUFFER
-          stack[sp++] = this.#nextBuffer(wideWord(tape, pc));
+          const at = wideWord(tape, pc);
           pc += 2;
+          if (op === 40) stack[sp++] = this.#nextBuffer(at);
+          else stack[sp - 1] = this.#persistent(stack[sp - 1], at);
+          // The caller's code ran and may have grown the memory: the views are made again.
           this.#view(codec, block);
           tape = this.#tape;
           floats = this.#floats;
@@ -1217,8 +1193,8 @@ class Machine implements ReducerScope {
     return new PyObject(kind, callable, args);
   }
 
-  #record(
-    kind: PyObjectKind,
+  /** `cls.__new__(cls, *args, **kwargs)`: always a record, no reducer takes keywords. */
+  #withKeywords(
     cls: unknown,
     args: unknown,
     kwargs: Map<unknown, unknown>,
@@ -1228,7 +1204,7 @@ class Machine implements ReducerScope {
         `NEWOBJ_EX arguments must be a tuple, not ${describe(args)}`,
       );
     }
-    return new PyObject(kind, cls, args, kwargs);
+    return new PyObject("newobj_ex", cls, args, kwargs);
   }
 
   #build(target: unknown, state: unknown): void {

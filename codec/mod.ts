@@ -1,6 +1,6 @@
 /**
- * The pickle codec: Python pickles to JavaScript values and back, in WebAssembly, without ever
- * running the code a pickle names.
+ * The pickle codec: Python pickles to JavaScript values (a WebAssembly machine and its
+ * TypeScript glue) and back (TypeScript), without ever running the code a pickle names.
  *
  * @example Decode a pickle
  * ```ts

@@ -348,13 +348,9 @@ export class DType {
   }
 
   /**
-
    * Returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …).
-
    *
-
    * @returns numpy's name for the dtype (`"float64"`, `"int32"`, `"complex128"`, `"bool"`, `"datetime64[ms]"`, …).
-
    */
   get name(): string {
     const kind = this.str[0];

@@ -582,3 +582,40 @@ Deno.test("reducers: builtins.tuple and builtins.list of a 200000-item list", as
     assert.equal(value[199999], 199999);
   }
 });
+
+Deno.test("reducers: int(str) follows maxIntDigits; a type code is looked up as a key only", () => {
+  const text = (s: string) => [...new TextEncoder().encode(s)];
+  const str = (s: string) => [
+    0x58,
+    ...new Uint8Array(new Uint32Array([s.length]).buffer),
+    ...text(s),
+  ];
+  // int(digits), protocol 2: GLOBAL __builtin__.int, MARK, BINUNICODE, TUPLE, REDUCE, STOP
+  const intOf = (digits: string) =>
+    new Uint8Array([
+      0x80,
+      2,
+      ...text("c__builtin__\nint\n("),
+      ...str(digits),
+      ...text("tR."),
+    ]);
+  assert.equal(decode(intOf("-12_345")), -12345);
+  assert.ok(decode(intOf("12345"), { maxIntDigits: 4 }) instanceof PyObject);
+  const long = "7".repeat(5000);
+  assert.ok(decode(intOf(long)) instanceof PyObject);
+  assert.equal(decode(intOf(long), { maxIntDigits: Infinity }), BigInt(long));
+
+  // array._array_reconstructor(array.array, typecode, 0, b""), protocol 3
+  const reconstructed = (typecode: string) =>
+    decode(
+      new Uint8Array([
+        0x80,
+        3,
+        ...text("carray\n_array_reconstructor\n(carray\narray\n"),
+        ...str(typecode),
+        ...text("K\x00C\x00tR."),
+      ]),
+    );
+  assert.ok(reconstructed("d") instanceof PyArray);
+  assert.ok(reconstructed("toString") instanceof PyObject);
+});
