@@ -5,6 +5,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"
+# The reference is CPython 3.11: the pins have wheels for it, and the interop tests expect it.
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  echo "tests/python/setup.sh: the tests need CPython 3.11 as $python (set PYTHON=python3.11)" >&2
+  exit 1
+fi
 make_venv() {
   local dir="$1" requirements="$2"
   local stamp="$dir/.requirements"
