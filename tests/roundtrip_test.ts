@@ -90,9 +90,15 @@ for item in json.load(sys.stdin):
 json.dump(out, sys.stdout)
 `;
 
+/**
+ * Re-encodes the corpus of `env` at `protocols` and asks CPython what each means. At most
+ * `notIdentical` re-encodings at the pickle's own protocol may differ from it byte for byte
+ * (the known reasons are in codec/README.md, Encoder).
+ */
 async function checkCorpus(
   env: PythonEnv,
   protocols: number[],
+  notIdentical: number,
   options: EncodeOptions = {},
 ): Promise<void> {
   const cases = (await generateCorpus(env)).cases.filter((c) =>
@@ -169,22 +175,31 @@ async function checkCorpus(
         : ""),
   );
   assert.deepEqual(problems, []);
+  assert.ok(
+    realChecked > items.length / 2,
+    `${realChecked} checked by pickle.loads`,
+  );
+  assert.ok(sameProtocol > 0);
+  assert.ok(
+    different.length <= notIdentical,
+    `${different.length} not byte-identical: ${different.join("; ")}`,
+  );
   // Only a record that ADDITEMS built cannot be written below protocol 4.
   for (const reason of refused) assert.match(reason, /needs protocol 4/);
 }
 
 Deno.test("round trip: the differential corpus, re-encoded at every protocol, means the same to CPython", async () => {
-  await checkCorpus("default", PROTOCOLS);
+  await checkCorpus("default", PROTOCOLS, 7);
 });
 
 // numpy 1.x reads what numpy 2 writes at protocols 0-4 (`numpy._core.multiarray` has a
 // stub there), but not numpy 2's protocol 5 `numpy._core.numeric._frombuffer`: neither ours.
 Deno.test("round trip: the numpy 1.x corpus, re-encoded at protocols 0-4, means the same to numpy 1.26", async () => {
-  await checkCorpus("numpy1", [0, 1, 2, 3, 4]);
+  await checkCorpus("numpy1", [0, 1, 2, 3, 4], Infinity);
 });
 
 Deno.test("round trip: the numpy 1.x corpus, re-encoded with numpy 1.x names at every protocol, means the same to numpy 1.26", async () => {
-  await checkCorpus("numpy1", PROTOCOLS, { numpyModule: "numpy.core" });
+  await checkCorpus("numpy1", PROTOCOLS, 1, { numpyModule: "numpy.core" });
 });
 
 // ---- random trees ----
