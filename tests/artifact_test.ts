@@ -297,7 +297,8 @@ Deno.test("artifactToEntry() gives lazyscribe's entry, byte-identical once dumpe
     "python_version",
     "handler",
   ]);
-  // The "artifacts" list of lazyscribe's reference project.json, at its indentation.
+  // The "artifacts" list of a project.json, written out by hand in the layout of lazyscribe's
+  // (Python's own output is compared in project_interop_test.ts).
   const expected = `[
     {
         "created_at": "2025-01-20T13:23:30",

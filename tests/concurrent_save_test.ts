@@ -114,6 +114,7 @@ async function race(kind: "project" | "repository") {
     // on, so the count has no lower bound beyond the final save's own entry.
     assert.ok(listed >= 1 && listed <= saves, `${listed} listed`);
     assert.ok(lastRounds.size >= 1, "the last save's own entry is listed");
+    assert.ok(reads > 0, "the reader read the index during the race");
     console.log(
       `${kind}: ${saves} saves by 2 processes, ${reads} reads of the index during the race, none torn; ` +
         `${listed} entries listed, ${saves - listed} lost to the last writer`,

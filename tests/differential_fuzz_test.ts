@@ -171,6 +171,16 @@ Deno.test("differential fuzz: mutated pickles are accepted exactly when CPython 
   }
   assert.deepEqual(problems.slice(0, 10), []);
   assert.ok(counts.accepted > 0 && counts.rejected > 0);
+  // The values, not only the verdicts, are compared for a good share of them, and being
+  // stricter than CPython stays the exception.
+  assert.ok(
+    counts.compared > counts.accepted / 4,
+    `${counts.compared} compared`,
+  );
+  assert.ok(
+    stricter.length <= counts.accepted / 20,
+    `${stricter.length} stricter`,
+  );
 });
 
 Deno.test("differential fuzz: the past disagreements agree with CPython", async () => {
