@@ -15,6 +15,23 @@ const NATIVE_MIN_LENGTH = 64;
 const CAN_CHECK = typeof "".isWellFormed === "function";
 
 /**
+ * Writes `text` into `buf` at `pos`, one byte per character, when it is all ASCII; returns
+ * whether it was (else what was written is garbage). `buf` must have room for `text.length`
+ * bytes from `pos`.
+ */
+export function writeAscii(
+  text: string,
+  buf: Uint8Array,
+  pos: number,
+): boolean {
+  const { read, written } = utf8.encodeInto(
+    text,
+    buf.subarray(pos, pos + text.length),
+  );
+  return read === text.length && written === text.length;
+}
+
+/**
  * Encodes `text` as UTF-8 into `buf` at `pos`, writing a lone surrogate as its 3-byte form
  * (`surrogatepass`). `buf` must have room for `3 * text.length` bytes.
  *

@@ -15,11 +15,14 @@ export const FRAME_SIZE_TARGET = 64 * 1024;
 const FRAME_SIZE_MIN = 4;
 /** `FRAME` and its 8-byte length. */
 const FRAME_HEADER_SIZE = 9;
-/** The first allocation, and what a reused buffer shrinks back to. */
+/** The first allocation. */
 const INITIAL_CAPACITY = 8 * 1024;
 /** Outputs up to this size are copied out so that the buffer can be reused. */
 const COPY_OUT_LIMIT = 1024 * 1024;
-/** The largest buffer kept between calls: what a large output's successor starts with, at most. */
+/**
+ * The largest buffer kept between calls: what a large output's successor starts with, at
+ * most, and what a larger buffer shrinks to.
+ */
 const KEPT_CAPACITY_LIMIT = 16 * 1024 * 1024;
 
 /** The output of one `encode()`; reset between calls. */
@@ -35,12 +38,14 @@ export class Writer {
   /** Where the open frame's header was reserved, or -1 when no frame is open. */
   frameStart = -1;
 
-  /** Starts a new output, keeping the buffer. */
+  /** Starts a new output, keeping the buffer (up to {@linkcode KEPT_CAPACITY_LIMIT}). */
   reset(): void {
     this.pos = 0;
     this.framing = false;
     this.frameStart = -1;
-    if (this.buf.length > KEPT_CAPACITY_LIMIT) this.replace(INITIAL_CAPACITY);
+    if (this.buf.length > KEPT_CAPACITY_LIMIT) {
+      this.replace(KEPT_CAPACITY_LIMIT);
+    }
   }
 
   /**

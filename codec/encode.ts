@@ -12,12 +12,11 @@ import {
   pythonFloatRepr,
   rawUnicodeEscape,
   utf8Length,
+  writeAscii,
   writeLatin1AsUtf8,
   writeUtf8,
 } from "./_text.ts";
 import { FRAME_SIZE_TARGET, Writer } from "./_writer.ts";
-
-const utf8 = new TextEncoder();
 import { PicklingError } from "./errors.ts";
 import {
   ByteArray,
@@ -313,7 +312,6 @@ class Machine {
 
   encode(value: unknown, shared: boolean): Uint8Array<ArrayBuffer> {
     const w = this.w;
-    w.reset();
     this.busy = true;
     try {
       if (this.proto >= 2) {
@@ -327,7 +325,7 @@ class Machine {
       return w.finish(shared);
     } finally {
       this.busy = false;
-      // After a failure, drop what was written (and a large buffer with it).
+      // Every call ends ready for the next, a failed one too: what was written is dropped.
       w.reset();
       this.memo.clear();
       this.strings.clear();
@@ -446,7 +444,7 @@ class Machine {
 
   /** The value-memo key of an object CPython shares by value, or `null`. */
   valueKey(value: object): string | null {
-    if (value instanceof PyGlobal) return `${value.module}\n${value.name}`;
+    if (value instanceof PyGlobal) return globalKey(value);
     if (value instanceof DType) return dtypeKey(value);
     return null;
   }
@@ -904,11 +902,7 @@ class Machine {
     if (stop - start >= 4) {
       w.reserve(joined.length);
       const buf = w.buf;
-      const { read, written } = utf8.encodeInto(
-        joined,
-        buf.subarray(w.pos, w.pos + joined.length),
-      );
-      if (read === joined.length && written === joined.length) {
+      if (writeAscii(joined, buf, w.pos)) {
         let at = w.pos;
         for (let i = start; i < stop; i++) {
           const length = (items[i] as string).length;
@@ -1106,7 +1100,7 @@ class Machine {
   }
 
   saveGlobal(global: PyGlobal): void {
-    const key = `${global.module}\n${global.name}`;
+    const key = globalKey(global);
     const index = this.valueMemo.get(key);
     if (index !== undefined) {
       this.get(index);
@@ -1116,8 +1110,7 @@ class Machine {
     if (this.proto >= 4) {
       if (w.frameStart >= 0) w.boundary();
       if (UNSHARED_MODULE.has(key)) {
-        this.writeString(global.module);
-        this.put();
+        this.saveFreshString(global.module);
       } else {
         this.saveString(global.module);
       }
@@ -1827,7 +1820,7 @@ class ListFrame implements Frame {
           const index = m.memo.get(item);
           if (index === undefined) {
             if (!m.saveObject(item)) return false;
-          } else if (m.bin) {
+          } else {
             const end = m.saveMemoized(
               items,
               this.i - 1,
@@ -1836,8 +1829,6 @@ class ListFrame implements Frame {
             );
             this.batch += end - this.i;
             this.i = end;
-          } else {
-            m.get(index);
           }
         } else if (!m.save(item)) {
           return false;
@@ -1850,13 +1841,14 @@ class ListFrame implements Frame {
 
   /**
    * Writes the numbers and bigints from the item just taken to the first other item or the end
-   * of the batch. They need no frame bookkeeping, and small ints go in runs.
+   * of the batch (binary protocols only: a protocol-0 list has no batches). They need no frame
+   * bookkeeping, and small ints go in runs.
    */
   numbers(m: Machine): void {
     const items = this.items;
     const w = m.w;
     const end = Math.min(items.length, this.i + BATCH - this.batch);
-    const numberRuns = m.bin && !m.exact;
+    const numberRuns = !m.exact;
     let noRunsBefore = this.noRunsBefore;
     let i = this.i - 1;
     while (i < end) {
@@ -1868,14 +1860,14 @@ class ListFrame implements Frame {
             i = stop;
             continue;
           }
-        } else if (m.bin && isFloat(item, m.exact)) {
+        } else if (isFloat(item, m.exact)) {
           i = m.saveFloats(items, i, end);
           continue;
         }
         if (w.frameStart >= 0) w.boundary();
         m.writeNumber(item);
       } else if (typeof item === "bigint") {
-        if (m.bin && i >= noRunsBefore) {
+        if (i >= noRunsBefore) {
           const stop = m.saveSmallInts(items, i, end);
           if (stop > i) {
             i = stop;
@@ -2499,6 +2491,11 @@ function allLeaves(values: unknown[]): boolean {
     }
   }
   return true;
+}
+
+/** The value-memo key of a global: CPython's globals are one object per name. */
+function globalKey(global: PyGlobal): string {
+  return `${global.module}\n${global.name}`;
 }
 
 /**

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { pythonFloatRepr } from "../codec/_text.ts";
+
 /**
  * Options of {@linkcode dumps}, named and defaulted as `json.dumps`'s keyword arguments.
  */
@@ -153,23 +155,7 @@ function countLines(text: string, position: number): number {
  * @returns Python's `repr()` of the float: `"nan"`, `"inf"` and `"-inf"` for non-finite values.
  */
 export function floatRepr(value: number): string {
-  if (Number.isNaN(value)) return "nan";
-  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
-  if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
-  const magnitude = Math.abs(value);
-  if (magnitude >= 1e-4 && magnitude < 1e16) {
-    // Here both languages write plain decimals of the same shortest digits; Python adds ".0".
-    // Outside, Python uses an exponent, with at least two digits.
-    const text = String(value);
-    return text.includes(".") ? text : `${text}.0`;
-  }
-  // toExponential() without digits gives the shortest round-trip digits, as Python's repr does.
-  const [mantissa, exponentText] = magnitude.toExponential().split("e");
-  const digits = mantissa.replace(".", "");
-  const exponent = Number(exponentText);
-  const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-  const power = String(Math.abs(exponent)).padStart(2, "0");
-  return `${value < 0 ? "-" : ""}${head}e${exponent < 0 ? "-" : "+"}${power}`;
+  return pythonFloatRepr(value);
 }
 
 // Python's ESCAPE_ASCII and ESCAPE patterns: what needs escaping with and without ensure_ascii.
