@@ -6,8 +6,7 @@
  * @module
  */
 
-import { writeArtifactFile } from "./artifact_file.ts";
-import { ReadOnlyError, SaveError } from "./errors.ts";
+import { ReadOnlyError } from "./errors.ts";
 import { Experiment } from "./experiment.ts";
 import type { Storage } from "./storage.ts";
 import {
@@ -17,6 +16,7 @@ import {
   locateListFile,
   readListFile,
 } from "./_project_file.ts";
+import { type ArtifactWrite, saveListFile } from "./_save_list_file.ts";
 
 export { MalformedFileError } from "./_project_file.ts";
 
@@ -335,51 +335,30 @@ export class Project {
         if (experiment.dirty) experiment.lastUpdatedBy = this.author;
       }
     }
-    const where = describeLocation(this.storage, this.path);
-    let data: Uint8Array;
-    try {
-      data = this.encode();
-    } catch (error) {
-      throw new SaveError(
-        `Unable to save the project JSON file to ${where}: ${
-          (error as Error).message
-        }`,
-        { cause: error },
+    const writes: ArtifactWrite[] = [];
+    const saved: { dirty: boolean }[] = [];
+    for (const experiment of this.experiments) {
+      if (experiment.readOnly) continue;
+      const testArtifacts = experiment.tests.flatMap((test) =>
+        test.artifacts.filter((artifact) => artifact.dirty).map((
+          artifact,
+        ) => ({ artifact, folder: test.path }))
       );
+      if (!experiment.dirty && testArtifacts.length === 0) continue;
+      const artifacts = experiment.artifacts.filter((artifact) =>
+        artifact.dirty
+      ).map((artifact) => ({ artifact, folder: experiment.path }));
+      writes.push(...artifacts, ...testArtifacts);
+      saved.push(experiment);
     }
-    const written: { dirty: boolean }[] = [];
-    try {
-      await this.storage.atomically(async (transaction) => {
-        for (const experiment of this.experiments) {
-          if (experiment.readOnly) continue;
-          const testArtifacts = experiment.tests.flatMap((test) =>
-            test.artifacts.filter((artifact) => artifact.dirty).map((
-              artifact,
-            ) => ({ artifact, folder: test.path }))
-          );
-          if (!experiment.dirty && testArtifacts.length === 0) continue;
-          const artifacts = experiment.artifacts.filter((artifact) =>
-            artifact.dirty
-          ).map((artifact) => ({ artifact, folder: experiment.path }));
-          for (const { artifact, folder } of [...artifacts, ...testArtifacts]) {
-            await writeArtifactFile(artifact, transaction, folder);
-            written.push(artifact);
-          }
-          written.push(experiment);
-        }
-        // Staged last so that it is moved into place last: a process killed during the commit
-        // leaves the previous project.json, never one that lists artifacts not yet in place.
-        await transaction.writeFile(this.path, data);
-      });
-    } catch (error) {
-      if (error instanceof SaveError || error instanceof ReadOnlyError) {
-        throw error;
-      }
-      throw new SaveError(
-        `Unable to save the project ${where}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    for (const item of written) item.dirty = false;
+    await saveListFile(
+      this.storage,
+      this.path,
+      "project",
+      () => this.encode(),
+      writes,
+    );
+    for (const { artifact } of writes) artifact.dirty = false;
+    for (const experiment of saved) experiment.dirty = false;
   }
 }

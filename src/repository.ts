@@ -6,12 +6,11 @@
  */
 
 import type { Artifact } from "./artifact.ts";
-import { readArtifactFile, writeArtifactFile } from "./artifact_file.ts";
+import { readArtifactFile } from "./artifact_file.ts";
 import {
   ArtifactLoadError,
   LazyscribeError,
   ReadOnlyError,
-  SaveError,
   VersionNotFoundError,
 } from "./errors.ts";
 import type {
@@ -41,6 +40,7 @@ import {
   toExact,
   utcNow,
 } from "./_project_file.ts";
+import { saveListFile } from "./_save_list_file.ts";
 
 export type { ArtifactVersion, VersionMatch } from "./_versions.ts";
 
@@ -534,41 +534,14 @@ export class Repository {
    */
   async save(): Promise<void> {
     this.#checkWritable();
-    const where = describeLocation(this.storage, this.path);
-    let data: Uint8Array;
-    try {
-      data = this.encode();
-    } catch (error) {
-      throw new SaveError(
-        `Unable to save the repository JSON file to ${where}: ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
-    }
     const dirty = this.artifacts.filter((artifact) => artifact.dirty);
-    try {
-      await this.storage.atomically(async (transaction) => {
-        for (const artifact of dirty) {
-          await writeArtifactFile(
-            artifact,
-            transaction,
-            this.#folderOf(artifact),
-          );
-        }
-        // Staged last so that it is moved into place last: a process killed during the commit
-        // leaves the previous repository.json, never one that lists files not yet in place.
-        await transaction.writeFile(this.path, data);
-      });
-    } catch (error) {
-      if (error instanceof SaveError || error instanceof ReadOnlyError) {
-        throw error;
-      }
-      throw new SaveError(
-        `Unable to save the repository ${where}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    await saveListFile(
+      this.storage,
+      this.path,
+      "repository",
+      () => this.encode(),
+      dirty.map((artifact) => ({ artifact, folder: this.#folderOf(artifact) })),
+    );
     for (const artifact of dirty) artifact.dirty = false;
   }
 }
