@@ -45,8 +45,10 @@ let instance: WebAssembly.Instance | undefined;
 
 /**
  * Makes the codec use a precompiled module, so that it never compiles bytes itself. Call it
- * once before the first `decode()` (the encoder needs no WebAssembly) on runtimes that forbid compiling WebAssembly from
- * bytes (Cloudflare Workers, Vercel Edge), with what `import wasm from "./codec.wasm"` gives.
+ * once before the first `decode()` (the encoder needs no WebAssembly) on runtimes that forbid
+ * compiling WebAssembly from bytes (Cloudflare Workers, Vercel Edge), with what
+ * `import wasm from "./codec.wasm"` gives. A decode that traps discards the instance; the next
+ * one is made from this module again.
  *
  * @example Cloudflare Workers
  * ```ts ignore
@@ -55,23 +57,15 @@ let instance: WebAssembly.Instance | undefined;
  * initWasm(wasm);
  * ```
  *
- * @param module The compiled codec module, or an instance of it.
- * @throws {TypeError} When `module` is neither a `WebAssembly.Module` nor a `WebAssembly.Instance`.
+ * @param module The compiled codec module.
+ * @throws {TypeError} When `module` is not a `WebAssembly.Module`.
  */
-export function initWasm(
-  module: WebAssembly.Module | WebAssembly.Instance,
-): void {
-  if (module instanceof WebAssembly.Instance) {
-    instance = module;
-    compiled = undefined;
-  } else if (module instanceof WebAssembly.Module) {
-    compiled = module;
-    instance = new WebAssembly.Instance(module, {});
-  } else {
-    throw new TypeError(
-      "initWasm() takes a WebAssembly.Module or a WebAssembly.Instance",
-    );
+export function initWasm(module: WebAssembly.Module): void {
+  if (!(module instanceof WebAssembly.Module)) {
+    throw new TypeError("initWasm() takes a WebAssembly.Module");
   }
+  compiled = module;
+  instance = new WebAssembly.Instance(module, {});
 }
 
 /**
