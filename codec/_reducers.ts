@@ -813,18 +813,20 @@ function isLittleEndian(byteorder: string): boolean {
 }
 
 /**
- * numpy pickles an object array's items in C (row-major) order whatever its layout; this puts
- * them in Fortran memory order, as `NdArray.data` holds them.
+ * Where each item of an array of `shape` in C (row-major) order stands in Fortran
+ * (column-major) order. numpy pickles an object array's items in C order whatever its layout,
+ * and `NdArray.data` holds them in memory order.
  */
-function fortranOrder(items: unknown[], shape: number[]): unknown[] {
-  const out = new Array(items.length);
+export function fortranPositions(shape: readonly number[]): number[] {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const positions = new Array<number>(count);
   const index = shape.map(() => 0);
   const stride = shape.map((_, axis) =>
     shape.slice(0, axis).reduce((a, b) => a * b, 1)
   );
   let at = 0;
-  for (const item of items) {
-    out[at] = item;
+  for (let k = 0; k < count; k++) {
+    positions[k] = at;
     for (let axis = shape.length - 1; axis >= 0; axis--) {
       at += stride[axis];
       if (++index[axis] < shape[axis]) break;
@@ -832,7 +834,7 @@ function fortranOrder(items: unknown[], shape: number[]): unknown[] {
       index[axis] = 0;
     }
   }
-  return out;
+  return positions;
 }
 
 /** The `data` of an `NdArray`: typed elements, the object list, or the raw bytes. */
@@ -845,7 +847,10 @@ function ndarrayData(
   const size = shape.reduce((a, b) => a * b, 1);
   if (dtype.str[0] === "O") {
     if (!Array.isArray(data) || data.length !== size) return undefined;
-    return fortran && shape.length > 1 ? fortranOrder(data, shape) : data;
+    if (!fortran || shape.length < 2) return data;
+    const inMemoryOrder = new Array(size);
+    fortranPositions(shape).forEach((at, k) => inMemoryOrder[at] = data[k]);
+    return inMemoryOrder;
   }
   const bytes = bytesOf(data);
   if (bytes === undefined || bytes.length !== size * dtype.itemsize) {

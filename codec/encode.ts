@@ -7,6 +7,7 @@
  */
 
 import { toPython2Name } from "./_compat_pickle.ts";
+import { fortranPositions } from "./_reducers.ts";
 import {
   latin1Utf8Length,
   pythonFloatRepr,
@@ -1518,7 +1519,8 @@ class Machine {
     this.synthetic.add(tag);
     let items = data;
     if (Array.isArray(data) && array.order === "F" && array.shape.length > 1) {
-      items = cOrder(data, array.shape);
+      // numpy pickles the items in C order whatever the layout.
+      items = fortranPositions(array.shape).map((at) => data[at]);
       this.synthetic.add(items);
     }
     const state = Tuple.of<unknown>(
@@ -2528,29 +2530,6 @@ function arrayBytes(
     for (let k = 0; k < size; k++) swapped[i + k] = bytes[i + size - 1 - k];
   }
   return swapped;
-}
-
-/**
- * The items of a Fortran-ordered object array (memory order, as `NdArray.data` holds them) in
- * C order, the order numpy pickles them in whatever the layout.
- */
-function cOrder(items: unknown[], shape: number[]): unknown[] {
-  const out = new Array(items.length);
-  const index = shape.map(() => 0);
-  const stride = shape.map((_, axis) =>
-    shape.slice(0, axis).reduce((a, b) => a * b, 1)
-  );
-  let at = 0;
-  for (let k = 0; k < items.length; k++) {
-    out[k] = items[at];
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      at += stride[axis];
-      if (++index[axis] < shape[axis]) break;
-      at -= stride[axis] * shape[axis];
-      index[axis] = 0;
-    }
-  }
-  return out;
 }
 
 /** UTF-32LE of a string's code points (an `array('u')` on Linux). */

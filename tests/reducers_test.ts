@@ -12,6 +12,7 @@ import {
   DefaultDict,
   Deque,
   DType,
+  encode,
   NdArray,
   NumpyScalar,
   OrderedDict,
@@ -618,4 +619,23 @@ Deno.test("reducers: int(str) follows maxIntDigits; a type code is looked up as 
     );
   assert.ok(reconstructed("d") instanceof PyArray);
   assert.ok(reconstructed("toString") instanceof PyObject);
+});
+
+Deno.test("reducers: a Fortran-ordered object array keeps its memory order and pickles back as numpy does", async () => {
+  const cases = await pythonCases(`
+import numpy as np
+a = np.asfortranarray(np.array([[1, "b", 3], [4, None, 6]], dtype=object))
+emit("f_objects", a)
+`);
+  for (const { data, protocol } of cases) {
+    const value = decode(data, { exact: true });
+    assert.ok(value instanceof NdArray, `protocol ${protocol}`);
+    assert.equal(value.order, "F");
+    assert.deepEqual(value.data, [1n, 4n, "b", null, 3n, 6n]);
+    assert.deepEqual(
+      encode(value, { protocol, exact: true }),
+      data,
+      `protocol ${protocol}`,
+    );
+  }
 });
