@@ -124,8 +124,27 @@ export class Writer {
   }
 
   /**
-   * Writes an opcode header and its payload. A payload of {@linkcode FRAME_SIZE_TARGET} bytes or
-   * more goes outside any frame, after the open one is closed (`_Pickler_write_bytes`).
+   * Starts a payload of `length` bytes and reserves `room` bytes for it and its header. As in
+   * `_Pickler_write_bytes`, a payload of 64 KiB or more closes the open frame and is written
+   * outside any frame. Returns the framing that {@linkcode endPayload} restores.
+   */
+  beginPayload(length: number, room: number): boolean {
+    const framing = this.framing;
+    if (length >= FRAME_SIZE_TARGET) {
+      this.commitFrame();
+      this.framing = false;
+    }
+    this.reserve(room);
+    return framing;
+  }
+
+  /** Ends what {@linkcode beginPayload} started. */
+  endPayload(framing: boolean): void {
+    this.framing = framing;
+  }
+
+  /**
+   * Writes an opcode header and its payload, outside any frame when the payload is large.
    *
    * @param header The opcode and its length field.
    * @param headerLength How many bytes of `header` to write.
@@ -136,18 +155,15 @@ export class Writer {
     headerLength: number,
     payload: Uint8Array,
   ): void {
-    const bypass = payload.length >= FRAME_SIZE_TARGET;
-    const framing = this.framing;
-    if (bypass) {
-      this.commitFrame();
-      this.framing = false;
-    }
-    this.reserve(headerLength + payload.length);
+    const framing = this.beginPayload(
+      payload.length,
+      headerLength + payload.length,
+    );
     this.buf.set(header.subarray(0, headerLength), this.pos);
     this.pos += headerLength;
     this.buf.set(payload, this.pos);
     this.pos += payload.length;
-    this.framing = framing;
+    this.endPayload(framing);
   }
 
   /**

@@ -955,16 +955,11 @@ class Machine {
       return;
     }
     const length = utf8Length(text);
-    const framing = w.framing;
-    if (length >= FRAME_SIZE_TARGET) {
-      w.commitFrame();
-      w.framing = false;
-    }
-    w.reserve(5 + length);
+    const framing = w.beginPayload(length, 5 + length);
     w.buf[w.pos] = BINUNICODE;
     w.u32At(w.pos + 1, length);
     w.pos = writeUtf8(text, w.buf, w.pos + 5);
-    w.framing = framing;
+    w.endPayload(framing);
   }
 
   /** Writes a `str` that CPython creates afresh: it takes a memo slot nobody refers to. */
@@ -1054,16 +1049,12 @@ class Machine {
       return;
     }
     const length = latin1Utf8Length(data);
-    const framing = w.framing;
-    if (length >= FRAME_SIZE_TARGET) {
-      w.commitFrame();
-      w.framing = false;
-    }
-    w.reserve(5 + length + 1);
+    // One byte more: writeLatin1AsUtf8 may write one past the text.
+    const framing = w.beginPayload(length, 5 + length + 1);
     w.buf[w.pos] = BINUNICODE;
     w.u32At(w.pos + 1, length);
     w.pos = writeLatin1AsUtf8(data, w.buf, w.pos + 5);
-    w.framing = framing;
+    w.endPayload(framing);
     this.put();
   }
 
