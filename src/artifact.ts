@@ -38,25 +38,18 @@ export interface ArtifactInit {
   [field: string]: unknown;
 }
 
-/** The fields every artifact has, all resolved. */
-export interface ArtifactFields {
-  /** The artifact's name. */
-  name: string;
-  /** The file name, relative to the folder of the experiment, test or repository entry. */
-  fname: string;
-  /** The value (`null` until loaded). */
-  value: unknown;
-  /** Keyword arguments for the handler's `write`. */
-  writerKwargs: Record<string, unknown>;
-  /** When the artifact was created. */
-  createdAt: Date;
-  /** When the artifact expires, or `null`. */
-  expiry: Date | null;
-  /** The version number within a repository. */
-  version: number;
-  /** Whether the file still has to be written. */
-  dirty: boolean;
-}
+/** The fields every artifact has, all resolved (as {@linkcode Artifact} documents them). */
+export type ArtifactFields = Pick<
+  Artifact,
+  | "name"
+  | "fname"
+  | "value"
+  | "writerKwargs"
+  | "createdAt"
+  | "expiry"
+  | "version"
+  | "dirty"
+>;
 
 /**
  * A handler: an {@linkcode Artifact} subclass with lazyscribe's class attributes and class
