@@ -584,23 +584,28 @@ impl Decoder {
         }
     }
 
-    /// Gives a mutable value at `index` an entry in `objects`, so its copies share its shape.
-    fn share(&mut self, index: usize) {
-        let entry = match self.stack.get_mut(index) {
-            Some(entry) if entry.kind.is_mutable() && !entry.shared => entry,
-            _ => return,
-        };
+    /// Gives a mutable value at `index` an entry in `objects`, so its copies share its shape;
+    /// returns the value's entry as it now is.
+    fn share(&mut self, index: usize) -> Option<Entry> {
+        // Changed in a copy and written back whole: a read of the entry right after a store to
+        // one of its fields would stall store forwarding.
+        let slot = self.stack.get_mut(index)?;
+        let mut entry = *slot;
         // Past 2**32 shared values (more than wasm32 can hold) a value stays unshared: its later
         // growth is then not seen through its other references.
-        if let Ok(id) = u32::try_from(self.objects.len()) {
-            self.objects.push(Shape {
-                depth: entry.link,
-                size: entry.size,
-                numeric: entry.numeric,
-            });
-            entry.shared = true;
-            entry.link = id;
+        if entry.kind.is_mutable() && !entry.shared {
+            if let Ok(id) = u32::try_from(self.objects.len()) {
+                self.objects.push(Shape {
+                    depth: entry.link,
+                    size: entry.size,
+                    numeric: entry.numeric,
+                });
+                entry.shared = true;
+                entry.link = id;
+                *slot = entry;
+            }
         }
+        Some(entry)
     }
 
     #[inline(always)]
@@ -930,8 +935,8 @@ impl Decoder {
     /// A run of `BINGET`, `LONG_BINGET` of known keys.
     #[inline(always)]
     fn get_run(&mut self, opcode: u8, items: &mut RunItems, deferrable: bool) -> Run {
-        let (first, entry, len) = match self.memo_ref(opcode, items.rest()) {
-            Some(first) => first,
+        let (first, len) = match self.memo_ref(opcode, items.rest()) {
+            Some((slot, _, len)) => (slot, len),
             None => return Run::None,
         };
         items.used += len;
@@ -939,7 +944,7 @@ impl Decoder {
             if items.cut() && deferrable {
                 return Run::CutByWindow;
             }
-            self.push_memo(first, entry);
+            self.push_memo(first);
             return Run::Read(items.used);
         }
         // The list an `APPENDS` would extend: its own references are cycles, not growth.
@@ -968,7 +973,9 @@ impl Decoder {
             children.size = children.size.saturating_add(added);
             last = Some((slot, added));
         };
-        add(&self.objects, first, &entry);
+        if let Some((_, entry)) = self.memo_lookup_slot(first) {
+            add(&self.objects, first, entry);
+        }
         let header = self.tape.words.len();
         let mut words = core::mem::take(&mut self.tape.words);
         words.extend_from_slice(&[tape::GETS, 0, first as i32]);
@@ -977,7 +984,7 @@ impl Decoder {
             // window's end.
             if let Some(&[op::BINGET, key]) = items.args.get(items.used..items.used + 2) {
                 if let Some((slot, entry)) = self.memo_lookup(u64::from(key)) {
-                    add(&self.objects, slot, &entry);
+                    add(&self.objects, slot, entry);
                     words.push(slot as i32);
                     items.used += 2;
                     continue;
@@ -988,7 +995,7 @@ impl Decoder {
                 .and_then(|(next, args)| self.memo_ref(next, args))
             {
                 Some((slot, entry, len)) => {
-                    add(&self.objects, slot, &entry);
+                    add(&self.objects, slot, entry);
                     words.push(slot as i32);
                     items.used += 1 + len;
                 }
@@ -1006,7 +1013,7 @@ impl Decoder {
         }
         if count == 1 {
             self.tape.words.truncate(header);
-            self.push_memo(first, entry);
+            self.push_memo(first);
         } else {
             self.tape.words[header + 1] = count as i32;
             for &slot in self.tape.words.get(header + 2..).unwrap_or(&[]) {
@@ -1021,7 +1028,7 @@ impl Decoder {
     /// The slot and value of a `BINGET` or `LONG_BINGET` of a known key whose argument starts
     /// `args`, and the argument's length; `None` for any other opcode or an incomplete argument.
     #[inline(always)]
-    fn memo_ref(&self, opcode: u8, args: &[u8]) -> Option<(u32, Entry, usize)> {
+    fn memo_ref(&self, opcode: u8, args: &[u8]) -> Option<(u32, &Entry, usize)> {
         let (key, used) = match opcode {
             op::BINGET => (u64::from(*args.first()?), 1),
             op::LONG_BINGET => (u64::from(u32::from_le_bytes(fixed(args)?)), 4),
@@ -1117,10 +1124,9 @@ impl Decoder {
             }
             op::DUP => {
                 self.require(1)?;
-                let index = self.stack.len() - 1;
-                self.share(index);
-                let entry = self.top()?;
-                self.stack.push(entry);
+                if let Some(entry) = self.share(self.stack.len() - 1) {
+                    self.stack.push(entry);
+                }
                 self.tape.op(tape::DUP);
             }
             op::BINFLOAT => {
@@ -1659,10 +1665,8 @@ impl Decoder {
 
     #[inline(always)]
     fn memo_store(&mut self, key: u64) {
-        let index = self.stack.len().saturating_sub(1);
-        self.share(index);
-        let entry = match self.stack.get(index) {
-            Some(entry) => *entry,
+        let entry = match self.share(self.stack.len().saturating_sub(1)) {
+            Some(entry) => entry,
             None => return,
         };
         let slot = self.memo_store_value(key, entry);
@@ -1686,22 +1690,32 @@ impl Decoder {
         }
     }
 
+    // The value is lent, not returned: a copy of a 16-byte `Entry` inside an `Option` is split
+    // at its niche byte into overlapping moves that stall store forwarding on every `GET`.
     #[inline]
-    fn memo_lookup(&self, key: u64) -> Option<(u32, Entry)> {
+    fn memo_lookup(&self, key: u64) -> Option<(u32, &Entry)> {
         let slot = self.memo.get(key)?;
-        Some((slot, *self.memo_values.get(slot as usize)?))
+        self.memo_lookup_slot(slot)
     }
 
     #[inline]
-    fn push_memo(&mut self, slot: u32, entry: Entry) {
-        self.stack.push(entry);
-        self.tape.op_count(tape::GET, slot as usize);
+    fn memo_lookup_slot(&self, slot: u32) -> Option<(u32, &Entry)> {
+        Some((slot, self.memo_values.get(slot as usize)?))
+    }
+
+    /// Pushes the value of a slot that [`Decoder::memo_lookup`] found.
+    #[inline]
+    fn push_memo(&mut self, slot: u32) {
+        if let Some(&entry) = self.memo_values.get(slot as usize) {
+            self.stack.push(entry);
+            self.tape.op_count(tape::GET, slot as usize);
+        }
     }
 
     fn memo_get(&mut self, key: u64) -> Step {
         match self.memo_lookup(key) {
-            Some((slot, entry)) => {
-                self.push_memo(slot, entry);
+            Some((slot, _)) => {
+                self.push_memo(slot);
                 Ok(())
             }
             None => fail(format!("Memo value not found at index {}", key)),
