@@ -224,42 +224,62 @@ if (manifest !== null) {
   const parser = new Parser();
 
   /**
-   * One row's inputs, loaded for its checks and again when its first benchmark runs, and
-   * dropped for the next row's: holding every row's at once (≈ 400 MB of pickles, decoded
-   * values and encoder buffers) would time every later benchmark in a heap of that size.
+   * What one side of a row's benchmarks holds: a decoder needs only the pickle (and its JSON
+   * twin's text), an encoder only the value. Each side is loaded when its first benchmark runs
+   * and dropped, with a garbage collection where `--expose-gc` allows it, before the next side
+   * is loaded: CPython's figures come from a process that holds nothing else, and a heap that
+   * still held the other side or earlier rows (≈ 400 MB of pickles, decoded values and encoder
+   * buffers) made V8 mark and move that memory during the timed runs.
    */
-  interface Inputs {
+  interface DecodeInputs {
     bytes: Uint8Array;
+    text?: string;
+  }
+  interface EncodeInputs {
     exactValue: unknown;
     encoder: Encoder;
-    text?: string;
     jsonValue?: unknown;
   }
-  let loaded: { file: string; inputs: Inputs } | null = null;
-  const inputsOf = (row: Row): Inputs => {
-    if (loaded?.file !== row.file) {
+  let loaded: { key: string; inputs: DecodeInputs | EncodeInputs } | null =
+    null;
+  const load = <T extends DecodeInputs | EncodeInputs>(
+    key: string,
+    make: () => T,
+  ): T => {
+    if (loaded?.key !== key) {
       loaded = null;
-      const bytes = Deno.readFileSync(new URL(row.file, dataDir));
-      const protocol = Number(row.protocol.slice(1));
-      const text = row.json === undefined
-        ? undefined
-        : Deno.readTextFileSync(new URL(row.json, dataDir));
-      loaded = {
-        file: row.file,
-        inputs: {
-          bytes,
-          exactValue: decode(bytes, { exact: true }),
-          encoder: new Encoder({ protocol, exact: true }),
-          text,
-          jsonValue: text === undefined ? undefined : JSON.parse(text),
-        },
-      };
+      (globalThis as { gc?: () => void }).gc?.();
+      loaded = { key, inputs: make() };
     }
-    return loaded.inputs;
+    return loaded.inputs as T;
   };
+  const readText = (row: Row) =>
+    row.json === undefined
+      ? undefined
+      : Deno.readTextFileSync(new URL(row.json, dataDir));
+  const readPickle = (row: Row) =>
+    Deno.readFileSync(new URL(row.file, dataDir));
+  const decodeInputs = (row: Row): DecodeInputs =>
+    load(`decode ${row.file}`, () => ({
+      bytes: readPickle(row),
+      text: readText(row),
+    }));
+  const encodeInputs = (row: Row): EncodeInputs =>
+    load(`encode ${row.file}`, () => {
+      const text = readText(row);
+      return {
+        exactValue: decode(readPickle(row), { exact: true }),
+        encoder: new Encoder({
+          protocol: Number(row.protocol.slice(1)),
+          exact: true,
+        }),
+        jsonValue: text === undefined ? undefined : JSON.parse(text),
+      };
+    });
 
   for (const row of rows) {
-    const { bytes, exactValue } = inputsOf(row);
+    const bytes = readPickle(row);
+    const exactValue = decode(bytes, { exact: true });
     const check = manifest.datasets[row.dataset].check;
     const name = `${row.dataset} ${row.protocol}`;
     const ours = decode(bytes);
@@ -284,35 +304,8 @@ if (manifest !== null) {
       n: 10,
       warmup: 3,
       fn: () => {
-        const { bytes } = inputsOf(row);
+        const { bytes } = decodeInputs(row);
         timed(`decode ${row.file}`, () => decode(bytes));
-      },
-    });
-    Deno.bench({
-      name: `encode ${name}`,
-      group: `encode ${name}`,
-      baseline: true,
-      n: 10,
-      warmup: 3,
-      fn: () => {
-        const { exactValue } = inputsOf(row);
-        timed(
-          `encode ${row.file}`,
-          () => encode(exactValue, { protocol, exact: true }),
-        );
-      },
-    });
-    Deno.bench({
-      name: `Encoder.encodeShared ${name}`,
-      group: `encode ${name}`,
-      n: 10,
-      warmup: 3,
-      fn: () => {
-        const { encoder, exactValue } = inputsOf(row);
-        timed(
-          `encodeShared ${row.file}`,
-          () => encoder.encodeShared(exactValue),
-        );
       },
     });
     if (row.peers) {
@@ -322,7 +315,7 @@ if (manifest !== null) {
         n: 10,
         warmup: 3,
         fn: () => {
-          const { bytes } = inputsOf(row);
+          const { bytes } = decodeInputs(row);
           timed(
             `pickleparser ${row.file}`,
             () => quietly(() => parser.parse(bytes)),
@@ -337,17 +330,46 @@ if (manifest !== null) {
         n: 10,
         warmup: 3,
         fn: () => {
-          const { text } = inputsOf(row);
+          const { text } = decodeInputs(row);
           timed(`JSON.parse ${row.file}`, () => JSON.parse(text!));
         },
       });
+    }
+    Deno.bench({
+      name: `encode ${name}`,
+      group: `encode ${name}`,
+      baseline: true,
+      n: 10,
+      warmup: 3,
+      fn: () => {
+        const { exactValue } = encodeInputs(row);
+        timed(
+          `encode ${row.file}`,
+          () => encode(exactValue, { protocol, exact: true }),
+        );
+      },
+    });
+    Deno.bench({
+      name: `Encoder.encodeShared ${name}`,
+      group: `encode ${name}`,
+      n: 10,
+      warmup: 3,
+      fn: () => {
+        const { encoder, exactValue } = encodeInputs(row);
+        timed(
+          `encodeShared ${row.file}`,
+          () => encoder.encodeShared(exactValue),
+        );
+      },
+    });
+    if (row.json !== undefined) {
       Deno.bench({
         name: `JSON.stringify ${name}`,
         group: `encode ${name}`,
         n: 10,
         warmup: 3,
         fn: () => {
-          const { jsonValue } = inputsOf(row);
+          const { jsonValue } = encodeInputs(row);
           timed(
             `JSON.stringify ${row.file}`,
             () => JSON.stringify(jsonValue),
@@ -356,8 +378,6 @@ if (manifest !== null) {
       });
     }
   }
-  loaded = null;
-
   globalThis.addEventListener("unload", () => {
     const ms = (key: string) => best.get(key);
     const fmt = (v: number | undefined) =>
@@ -399,7 +419,11 @@ if (manifest !== null) {
     }
     lines.push(
       "",
-      `⚠ = pickleparser's result fails the dataset check; (view) = decode() returned a view of the input, nothing was copied. Every case is the best of 10 runs after 3 warm-ups. wasm module: ${sizes.raw} bytes (${sizes.gzip} gzipped); cold start (import of @lazyscribe/artifacts/decode + first decode, fresh process, best of 5): ${
+      `⚠ = pickleparser's result fails the dataset check; (view) = decode() returned a view of the input, nothing was copied. Every case is the best of 10 runs after 3 warm-ups, in a heap that holds only its own inputs${
+        "gc" in globalThis
+          ? ""
+          : " (not collected between rows: run with --v8-flags=--expose-gc)"
+      }. wasm module: ${sizes.raw} bytes (${sizes.gzip} gzipped); cold start (import of @lazyscribe/artifacts/decode + first decode, fresh process, best of 5): ${
         startup.toFixed(1)
       } ms.`,
     );
