@@ -935,43 +935,23 @@ export function halfToNumber(half: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+/** A numpy scalar's value: the element its raw bytes make as an array's data, in JS terms. */
 function scalarValue(dtype: DType, raw: Uint8Array): unknown {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-  const little = isLittleEndian(dtype.byteorder);
-  const size = dtype.itemsize;
+  const type = dtypeElements(dtype);
+  if (type === undefined) return raw;
+  const elements = numericOf(raw, type, isLittleEndian(dtype.byteorder));
   switch (dtype.str[0]) {
     case "b":
     case "?":
-      return size === 1 ? raw[0] !== 0 : raw;
-    case "i":
-      if (size === 1) return view.getInt8(0);
-      if (size === 2) return view.getInt16(0, little);
-      if (size === 4) return view.getInt32(0, little);
-      return size === 8 ? view.getBigInt64(0, little) : raw;
-    case "u":
-      if (size === 1) return view.getUint8(0);
-      if (size === 2) return view.getUint16(0, little);
-      if (size === 4) return view.getUint32(0, little);
-      return size === 8 ? view.getBigUint64(0, little) : raw;
+      return elements[0] !== 0;
     case "f":
-      if (size === 2) return halfToNumber(view.getUint16(0, little));
-      if (size === 4) return view.getFloat32(0, little);
-      return size === 8 ? view.getFloat64(0, little) : raw;
+      return dtype.itemsize === 2
+        ? halfToNumber(elements[0] as number)
+        : elements[0];
     case "c":
-      if (size === 8) {
-        return new Complex(
-          view.getFloat32(0, little),
-          view.getFloat32(4, little),
-        );
-      }
-      return size === 16
-        ? new Complex(view.getFloat64(0, little), view.getFloat64(8, little))
-        : raw;
-    case "M":
-    case "m":
-      return size === 8 ? view.getBigInt64(0, little) : raw;
+      return new Complex(elements[0] as number, elements[1] as number);
     default:
-      return raw;
+      return elements[0];
   }
 }
 
