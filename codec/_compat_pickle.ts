@@ -24,16 +24,28 @@ export interface CompatTables {
   readonly reverseNameMapping: ReadonlyMap<string, readonly [string, string]>;
 }
 
-let tables: CompatTables | undefined;
+type ToPython3 = Pick<CompatTables, "importMapping" | "nameMapping">;
+type ToPython2 = Pick<
+  CompatTables,
+  "reverseImportMapping" | "reverseNameMapping"
+>;
+
+let toPython3: ToPython3 | undefined;
+let toPython2: ToPython2 | undefined;
 
 /**
- * Returns CPython's tables, built on first use rather than at import: only protocol 0–2 pickles
- * need them, and building them cost about 0.5 ms of every import of the codec.
+ * Returns CPython's tables. Each direction is built on its first use rather than at import:
+ * only protocol 0–2 pickles need them (building all four cost about 0.5 ms of every import of
+ * the codec), and a decoder needs only the forward pair, an encoder only the reverse one.
  *
  * @returns The tables.
  */
 export function compatTables(): CompatTables {
-  tables ??= {
+  return { ...toPython3Tables(), ...toPython2Tables() };
+}
+
+function toPython3Tables(): ToPython3 {
+  toPython3 ??= {
     importMapping: importTable([
       ["__builtin__", "builtins"],
       ["copy_reg", "copyreg"],
@@ -231,6 +243,12 @@ export function compatTables(): CompatTables {
       ["UserDict", "UserDict", "collections", "UserDict"],
       ["socket", "_socketobject", "socket", "SocketType"],
     ]),
+  };
+  return toPython3;
+}
+
+function toPython2Tables(): ToPython2 {
+  toPython2 ??= {
     reverseImportMapping: importTable([
       ["builtins", "__builtin__"],
       ["copyreg", "copy_reg"],
@@ -475,7 +493,7 @@ export function compatTables(): CompatTables {
       ["builtins", "ModuleNotFoundError", "exceptions", "ImportError"],
     ]),
   };
-  return tables;
+  return toPython2;
 }
 
 function importTable(
@@ -510,7 +528,7 @@ export function fromPython2Name(
   module: string,
   name: string,
 ): readonly [string, string] {
-  const { nameMapping, importMapping } = compatTables();
+  const { nameMapping, importMapping } = toPython3Tables();
   const pair = nameMapping.get(`${module}\n${name}`);
   if (pair !== undefined) return pair;
   const renamed = importMapping.get(module);
@@ -535,7 +553,7 @@ export function toPython2Name(
   module: string,
   name: string,
 ): readonly [string, string] {
-  const { reverseNameMapping, reverseImportMapping } = compatTables();
+  const { reverseNameMapping, reverseImportMapping } = toPython2Tables();
   const pair = reverseNameMapping.get(`${module}\n${name}`);
   if (pair !== undefined) return pair;
   const renamed = reverseImportMapping.get(module);
