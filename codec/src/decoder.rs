@@ -997,7 +997,28 @@ impl Decoder {
         words.extend_from_slice(&[tape::GETS, 0, first as i32]);
         loop {
             // Most items are a whole `BINGET`, read without the checks for a `FRAME` and the
-            // window's end.
+            // window's end, two at a time where two follow one another.
+            let mut used = items.used;
+            while let Some(&[op::BINGET, key, next, next_key]) = items.args.get(used..used + 4) {
+                let (slot, entry) = match self.memo_lookup(u64::from(key)) {
+                    Some(found) => found,
+                    None => break,
+                };
+                add(&self.objects, slot, entry);
+                words.push(slot as i32);
+                used += 2;
+                if next != op::BINGET {
+                    break;
+                }
+                let (slot, entry) = match self.memo_lookup(u64::from(next_key)) {
+                    Some(found) => found,
+                    None => break,
+                };
+                add(&self.objects, slot, entry);
+                words.push(slot as i32);
+                used += 2;
+            }
+            items.used = used;
             if let Some(&[op::BINGET, key]) = items.args.get(items.used..items.used + 2) {
                 if let Some((slot, entry)) = self.memo_lookup(u64::from(key)) {
                     add(&self.objects, slot, entry);
