@@ -853,12 +853,10 @@ impl Decoder {
                 None => break,
             }
         }
-        self.tape.words = words;
-        if items.cut() && deferrable {
-            self.tape.words.truncate(header);
-            return Run::CutByWindow;
-        }
-        let count = self.tape.words.len() - header - 2;
+        let count = match self.close_word_run(words, items, header, deferrable) {
+            Some(count) => count,
+            None => return Run::CutByWindow,
+        };
         let children = Shape {
             depth: 1,
             size: count as u64,
@@ -1039,12 +1037,10 @@ impl Decoder {
                 None => break,
             }
         }
-        self.tape.words = words;
-        if items.cut() && deferrable {
-            self.tape.words.truncate(header);
-            return Run::CutByWindow;
-        }
-        let count = self.tape.words.len() - header - 2;
+        let count = match self.close_word_run(words, items, header, deferrable) {
+            Some(count) => count,
+            None => return Run::CutByWindow,
+        };
         if self.append_into_list(items, header, tape::APPEND_GETS, count, children) {
             return Run::Read(items.used);
         }
@@ -1060,6 +1056,25 @@ impl Decoder {
             }
         }
         Run::Read(items.used)
+    }
+
+    /// Puts back the tape words a run was read into, its instruction (op, count, items) from
+    /// `header` on, and returns how many items it has; `None` when the window's end may have cut
+    /// a deferrable run, which is then taken off the tape to be read whole from the next window.
+    #[inline(always)]
+    fn close_word_run(
+        &mut self,
+        words: Vec<i32>,
+        items: &RunItems,
+        header: usize,
+        deferrable: bool,
+    ) -> Option<usize> {
+        self.tape.words = words;
+        if items.cut() && deferrable {
+            self.tape.words.truncate(header);
+            return None;
+        }
+        Some(self.tape.words.len() - header - 2)
     }
 
     /// The slot and value of a `BINGET` or `LONG_BINGET` of a known key whose argument starts
